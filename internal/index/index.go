@@ -1,0 +1,220 @@
+// Package index defines the recordings index: the source of truth for sites,
+// cameras, recorded segments (with the byte offset of every fragment),
+// explicit gaps and events. Backends live in subpackages (index/sqlite now,
+// index/postgres later) and all pass the conformance suite in
+// index/indextest.
+//
+// No request ever walks the filesystem: everything a reader needs to find
+// footage is here.
+package index
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns (wrapped) so callers can branch.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Site is a location with cameras.
+type Site struct {
+	ID        string
+	Name      string
+	Region    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Camera is a configured camera. Source holds the full RTSP URL including
+// credentials; callers that answer users must strip them.
+type Camera struct {
+	ID            string
+	Name          string
+	Site          string // site id; may be empty
+	Source        string // RTSP URL to pull; empty: waits for a push
+	Transport     string // "tcp", "udp" or "" (automatic)
+	Record        bool
+	RetentionDays int    // 0: hub default
+	Analytics     string // JSON object of analytics settings ("{}" when none)
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SegmentState is the lifecycle state of a segment row.
+type SegmentState int
+
+// Segment states.
+const (
+	// SegmentOpen: being written; End/Bytes/Fragments cover what is durable.
+	SegmentOpen SegmentState = iota + 1
+	// SegmentClosed: complete and immutable.
+	SegmentClosed
+	// SegmentDeleting: retention decided to delete it; the file may or may
+	// not still exist. Never served.
+	SegmentDeleting
+)
+
+// Fragment locates one moof+mdat pair inside a segment file.
+type Fragment struct {
+	// Offset of the fragment's moof box from the start of the file.
+	Offset int64
+	// Start of the fragment relative to the segment's Start.
+	Start time.Duration
+	// Key is true when the fragment begins with a video keyframe.
+	Key bool
+}
+
+// Segment is one fMP4 file of one camera.
+type Segment struct {
+	ID        int64
+	Camera    string
+	Start     time.Time
+	End       time.Time
+	Bytes     int64  // durable length of the file
+	Path      string // blob key, relative to the recordings root
+	State     SegmentState
+	InitSize  int64  // length of ftyp+moov at the file's start
+	Codecs    string // e.g. "h264,aac"
+	Fragments []Fragment
+}
+
+// SegmentUpdate appends durable progress to an open segment.
+type SegmentUpdate struct {
+	ID        int64
+	End       time.Time
+	Bytes     int64
+	Fragments []Fragment // new fragments to append, in order
+	Close     bool       // mark SegmentClosed
+}
+
+// GapState says whether missing footage may still arrive.
+type GapState string
+
+// Gap states, as the API reports them.
+const (
+	GapLost    GapState = "lost"
+	GapPending GapState = "pending"
+)
+
+// Gap is an explicit record of footage that is missing, with why.
+type Gap struct {
+	ID     int64
+	Camera string
+	Start  time.Time
+	End    time.Time
+	State  GapState
+	Reason string // e.g. "reconnect", "restart", "dropped", "retention"
+}
+
+// Event is something that happened at a camera or the hub.
+type Event struct {
+	ID     int64
+	Camera string // may be empty (hub-wide events)
+	Site   string
+	Type   string // motion, camera_offline, camera_online, tamper, storage
+	Start  time.Time
+	End    time.Time // zero when ongoing or instantaneous
+	Data   string    // JSON object with details ("{}" when none)
+}
+
+// EventFilter selects events. Zero fields do not filter.
+type EventFilter struct {
+	Camera string
+	Site   string
+	Type   string
+	From   time.Time
+	To     time.Time
+	// Sites, when non-nil, restricts results to these sites (scoping).
+	Sites []string
+	// Limit caps the number returned (backends cap it at 1000; 0 means 100).
+	Limit int
+	// Cursor continues a previous listing (opaque, from EventPage.Next).
+	Cursor string
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Events []Event
+	Next   string // empty when there are no more
+}
+
+// Sites stores sites.
+type Sites interface {
+	CreateSite(ctx context.Context, s Site) (Site, error) // ErrConflict if the id exists
+	GetSite(ctx context.Context, id string) (Site, error)  // ErrNotFound
+	ListSites(ctx context.Context) ([]Site, error)        // ordered by id
+	UpdateSite(ctx context.Context, s Site) (Site, error) // ErrNotFound
+	DeleteSite(ctx context.Context, id string) error      // ErrNotFound; ErrConflict while cameras use it
+}
+
+// Cameras stores cameras.
+type Cameras interface {
+	CreateCamera(ctx context.Context, c Camera) (Camera, error) // ErrConflict; ErrNotFound for unknown site
+	GetCamera(ctx context.Context, id string) (Camera, error)
+	ListCameras(ctx context.Context) ([]Camera, error) // ordered by id
+	UpdateCamera(ctx context.Context, c Camera) (Camera, error)
+	// DeleteCamera removes the camera row; its segments stay until
+	// retention removes them.
+	DeleteCamera(ctx context.Context, id string) error
+}
+
+// Segments stores recorded segments and gaps.
+type Segments interface {
+	// AddSegment inserts a new segment (usually SegmentOpen) and returns its id.
+	AddSegment(ctx context.Context, s Segment) (int64, error)
+	// CommitSegments applies updates atomically (one transaction).
+	CommitSegments(ctx context.Context, ups []SegmentUpdate) error
+	// GetSegment returns one segment with its fragments.
+	GetSegment(ctx context.Context, id int64) (Segment, error)
+	// Segments returns the camera's non-deleting segments overlapping
+	// [from, to), ordered by Start, with fragments.
+	Segments(ctx context.Context, camera string, from, to time.Time) ([]Segment, error)
+	// OpenSegments returns every segment still SegmentOpen (for recovery).
+	OpenSegments(ctx context.Context) ([]Segment, error)
+	// ReplaceSegment overwrites a segment's End, Bytes, State and
+	// Fragments (used by crash recovery).
+	ReplaceSegment(ctx context.Context, s Segment) error
+	// SegmentsBefore returns up to limit segments of every camera (any
+	// state) with Start before t, oldest first, without fragments.
+	SegmentsBefore(ctx context.Context, t time.Time, limit int) ([]Segment, error)
+	// CameraSegmentsBefore is SegmentsBefore for one camera.
+	CameraSegmentsBefore(ctx context.Context, camera string, t time.Time, limit int) ([]Segment, error)
+	// AllSegmentPaths returns the path of every segment row (reconciliation).
+	AllSegmentPaths(ctx context.Context) (map[string]int64, error)
+	// MarkDeleting sets SegmentDeleting on the given ids.
+	MarkDeleting(ctx context.Context, ids []int64) error
+	// DeleteSegments removes the rows.
+	DeleteSegments(ctx context.Context, ids []int64) error
+	// TotalBytes returns the sum of Bytes over all segments.
+	TotalBytes(ctx context.Context) (int64, error)
+
+	// AddGap records an explicit gap.
+	AddGap(ctx context.Context, g Gap) (int64, error)
+	// Gaps returns the camera's explicit gaps overlapping [from, to).
+	Gaps(ctx context.Context, camera string, from, to time.Time) ([]Gap, error)
+	// DeleteGapsBefore removes gaps that end before t (retention).
+	DeleteGapsBefore(ctx context.Context, camera string, t time.Time) error
+}
+
+// Events stores events.
+type Events interface {
+	AddEvent(ctx context.Context, e Event) (int64, error)
+	// EndEvent sets the end time of an ongoing event.
+	EndEvent(ctx context.Context, id int64, end time.Time) error
+	ListEvents(ctx context.Context, f EventFilter) (EventPage, error)
+	DeleteEventsBefore(ctx context.Context, t time.Time) error
+}
+
+// Index is everything a backend provides.
+type Index interface {
+	Sites
+	Cameras
+	Segments
+	Events
+	// Close releases the backend.
+	Close() error
+}
