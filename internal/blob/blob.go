@@ -21,6 +21,13 @@ type Writer interface {
 	Close() error
 }
 
+// VecWriter is implemented by writers that can write several buffers in one
+// system call (writev). Callers must not reuse bufs' backing arrays until
+// it returns; the slice itself may be modified.
+type VecWriter interface {
+	WriteVec(bufs [][]byte) (int64, error)
+}
+
 // ReadAtCloser is an open blob for random reads.
 type ReadAtCloser interface {
 	io.ReaderAt

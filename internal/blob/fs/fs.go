@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vigil-video/vigil/internal/blob"
 )
 
@@ -70,7 +72,7 @@ func (s *Store) Create(_ context.Context, key string) (blob.Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	return f, nil
+	return file{f}, nil
 }
 
 func syncDir(dir string) error {
@@ -163,4 +165,37 @@ func (s *Store) List(ctx context.Context, fn func(key string, size int64) error)
 		}
 		return fn(filepath.ToSlash(rel), info.Size())
 	})
+}
+
+// SyncAll makes every write to files under the root durable with a single
+// syncfs(2) call: the group commit used by the recorder.
+func (s *Store) SyncAll() error {
+	d, err := os.Open(s.root)
+	if err != nil {
+		return fmt.Errorf("syncfs: %w", err)
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return fmt.Errorf("syncfs: %w", err)
+	}
+	return nil
+}
+
+// Rename moves a blob to another key (used to quarantine unreadable files).
+func (s *Store) Rename(_ context.Context, from, to string) error {
+	src, err := s.Path(from)
+	if err != nil {
+		return err
+	}
+	dst, err := s.Path(to)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return fmt.Errorf("rename blob: %w", err)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return fmt.Errorf("rename blob: %w", err)
+	}
+	return syncDir(filepath.Dir(dst))
 }

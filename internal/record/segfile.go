@@ -1,0 +1,83 @@
+package record
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/blob"
+	"github.com/vigil-video/vigil/internal/index"
+)
+
+// segFile is one segment being written. The recorder creates it; the
+// shard worker that owns its camera writes it; the syncer commits it.
+type segFile struct {
+	camera string
+	key    string
+	start  time.Time
+	codecs string
+	failed atomic.Bool // set by the worker; read inline by the recorder
+
+	mu      sync.Mutex
+	w       blob.Writer
+	id      int64
+	written int64            // bytes written to the file
+	pending []index.Fragment // written, not yet committed
+	end     time.Time        // end of the last written fragment
+	closing bool             // all fragments queued; close after commit
+	torn    bool             // a write failed part-way
+	err     error
+}
+
+type segSnapshot struct {
+	id         int64
+	key        string
+	w          blob.Writer
+	written    int64
+	end        time.Time
+	frags      []index.Fragment
+	closing    bool
+	syncFailed bool
+}
+
+func (s *segFile) snapshot() segSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn := segSnapshot{id: s.id, key: s.key, w: s.w, written: s.written, end: s.end, closing: s.closing}
+	sn.frags = append([]index.Fragment(nil), s.pending...)
+	if s.torn {
+		// The file's tail past the last complete fragment is garbage; the
+		// committed Bytes stop at the last complete fragment and recovery
+		// truncates the rest.
+		sn.closing = s.closing
+	}
+	return sn
+}
+
+// afterCommit drops the committed fragments from pending and closes the
+// file once its last fragment is durable and committed.
+func (s *segFile) afterCommit(sn segSnapshot, ok bool, w *Writer) {
+	s.mu.Lock()
+	if !ok {
+		s.mu.Unlock()
+		w.markDirty(s)
+		return
+	}
+	s.pending = s.pending[len(sn.frags):]
+	closeNow := sn.closing && s.w != nil
+	more := len(s.pending) > 0
+	bw := s.w
+	if closeNow {
+		s.w = nil
+	}
+	s.mu.Unlock()
+	if closeNow {
+		if err := bw.Close(); err != nil {
+			w.log.Warn("close segment file", "segment", s.key, "err", err)
+		}
+		return
+	}
+	if more {
+		w.markDirty(s)
+	}
+}

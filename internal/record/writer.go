@@ -1,0 +1,392 @@
+// Package record turns camera streams into crash-safe fMP4 segment files.
+//
+// A Recorder is a stream.Reader that runs inline on the publisher's
+// goroutine: it cuts fragments (about 1 s) and segments (about 1 min) on the
+// access units it is handed, builds each fragment's moof header directly,
+// and hands whole fragments, by reference, to the hub-wide Writer. The
+// Writer's workers write them with one writev each; its syncer makes all
+// files durable with one group commit per interval and then records the
+// durable progress in the index in one transaction. A slow disk therefore
+// never stalls a camera's socket: when a camera's queued bytes exceed their
+// bound the recorder drops the fragment, ends the segment and records an
+// explicit gap.
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/blob"
+	"github.com/vigil-video/vigil/internal/index"
+)
+
+// Index is what recording needs from the recordings index.
+type Index interface {
+	AddSegment(ctx context.Context, s index.Segment) (int64, error)
+	CommitSegments(ctx context.Context, ups []index.SegmentUpdate) error
+	AddGap(ctx context.Context, g index.Gap) (int64, error)
+}
+
+// Config tunes recording. Zero values take the defaults.
+type Config struct {
+	// SegmentDuration is the target length of a segment file; segments are
+	// cut on the first keyframe past it. It defaults to 1 minute.
+	SegmentDuration time.Duration
+	// FragmentDuration is the target length of a fragment. It defaults to 1 s.
+	FragmentDuration time.Duration
+	// SyncInterval is the group-commit period: how often written fragments
+	// are made durable and committed to the index. It defaults to 250 ms.
+	SyncInterval time.Duration
+	// MaxQueuedBytes bounds one camera's bytes handed to the writer but not
+	// yet written. It defaults to 32 MiB (about a minute at 4 Mbit/s).
+	MaxQueuedBytes int64
+	// Workers is the number of writer goroutines. It defaults to 4.
+	Workers int
+}
+
+func (c *Config) setDefaults() {
+	if c.SegmentDuration <= 0 {
+		c.SegmentDuration = time.Minute
+	}
+	if c.FragmentDuration <= 0 {
+		c.FragmentDuration = time.Second
+	}
+	if c.SyncInterval <= 0 {
+		c.SyncInterval = 250 * time.Millisecond
+	}
+	if c.MaxQueuedBytes <= 0 {
+		c.MaxQueuedBytes = 32 << 20
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+}
+
+// Store is the blob store segments are written to. SyncAll, when the store
+// has it (blob/fs does: syncfs), makes every file durable in one call.
+type Store interface {
+	Create(ctx context.Context, key string) (blob.Writer, error)
+}
+
+type syncAller interface{ SyncAll() error }
+
+// Writer is the hub-wide disk side of recording.
+type Writer struct {
+	cfg    Config
+	idx    Index
+	store  Store
+	log    *slog.Logger
+	shards []*shard
+
+	mu      sync.Mutex
+	dirty   map[*segFile]struct{}
+	running atomic.Bool
+	closed  atomic.Bool
+
+	stats WriterStats
+}
+
+// WriterStats are cumulative counters, safe to read at any time.
+type WriterStats struct {
+	BytesWritten  atomic.Int64
+	Fragments     atomic.Int64
+	Segments      atomic.Int64
+	Syncs         atomic.Int64
+	SyncNanos     atomic.Int64 // total time spent in sync+commit
+	WriteErrors   atomic.Int64
+	CommitErrors  atomic.Int64
+	QueuedBytes   atomic.Int64
+	DroppedFrames atomic.Int64
+	DroppedBytes  atomic.Int64
+	IgnoredUnits  atomic.Int64 // units of tracks that are not recorded
+}
+
+// NewWriter returns a writer; call Run to start it.
+func NewWriter(cfg Config, idx Index, store Store, log *slog.Logger) *Writer {
+	cfg.setDefaults()
+	w := &Writer{cfg: cfg, idx: idx, store: store, log: log, dirty: map[*segFile]struct{}{}}
+	for i := 0; i < cfg.Workers; i++ {
+		w.shards = append(w.shards, newShard())
+	}
+	return w
+}
+
+// Stats returns the writer's counters.
+func (w *Writer) Stats() *WriterStats { return &w.stats }
+
+// Config returns the effective configuration.
+func (w *Writer) Config() Config { return w.cfg }
+
+// Run writes queued fragments and commits them until ctx ends, then drains
+// what was queued, commits it and returns.
+func (w *Writer) Run(ctx context.Context) error {
+	w.running.Store(true)
+	var wg sync.WaitGroup
+	for _, s := range w.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.runShard(s)
+		}()
+	}
+	t := time.NewTicker(w.cfg.SyncInterval)
+	defer t.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-t.C:
+			w.syncAndCommit()
+		}
+	}
+	w.closed.Store(true)
+	for _, s := range w.shards {
+		s.close()
+	}
+	wg.Wait()
+	w.syncAndCommit()
+	return nil
+}
+
+// job is one unit of work for a shard worker.
+type job struct {
+	kind    jobKind
+	seg     *segFile
+	header  []byte
+	payload [][]byte
+	frag    index.Fragment
+	end     time.Time
+	bytes   int64
+	gap     index.Gap
+	rec     *Recorder
+}
+
+type jobKind int
+
+const (
+	jobOpen jobKind = iota + 1
+	jobFragment
+	jobClose
+	jobGap
+)
+
+// submit queues j on the shard that owns the camera. Fragment jobs are
+// refused when the camera's queue is over its bound; control jobs never are.
+func (w *Writer) submit(sh int, j job) bool {
+	if w.closed.Load() {
+		return false
+	}
+	if j.kind == jobFragment {
+		if j.rec.queued.Load()+j.bytes > w.cfg.MaxQueuedBytes {
+			return false
+		}
+		j.rec.queued.Add(j.bytes)
+		w.stats.QueuedBytes.Add(j.bytes)
+	}
+	return w.shards[sh].push(j)
+}
+
+func (w *Writer) runShard(s *shard) {
+	for {
+		jobs, ok := s.take()
+		for i := range jobs {
+			w.do(&jobs[i])
+			jobs[i] = job{}
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+func (w *Writer) do(j *job) {
+	switch j.kind {
+	case jobOpen:
+		w.open(j)
+	case jobFragment:
+		w.writeFragment(j)
+		j.rec.queued.Add(-j.bytes)
+		w.stats.QueuedBytes.Add(-j.bytes)
+	case jobClose:
+		w.closeSeg(j.seg)
+	case jobGap:
+		w.addGap(j.gap)
+	}
+}
+
+func (w *Writer) open(j *job) {
+	seg := j.seg
+	ctx := context.Background()
+	bw, err := w.store.Create(ctx, seg.key)
+	if err == nil {
+		_, err = bw.Write(j.header)
+		if err != nil {
+			bw.Close()
+		}
+	}
+	if err != nil {
+		w.fail(seg, fmt.Errorf("create segment %s: %w", seg.key, err))
+		return
+	}
+	id, err := w.idx.AddSegment(ctx, index.Segment{
+		Camera: seg.camera, Start: seg.start, End: seg.start, Bytes: int64(len(j.header)),
+		Path: seg.key, State: index.SegmentOpen, InitSize: int64(len(j.header)), Codecs: seg.codecs,
+	})
+	if err != nil {
+		bw.Close()
+		w.fail(seg, fmt.Errorf("index segment %s: %w", seg.key, err))
+		return
+	}
+	seg.mu.Lock()
+	seg.w, seg.id, seg.written, seg.end = bw, id, int64(len(j.header)), seg.start
+	seg.mu.Unlock()
+	w.stats.Segments.Add(1)
+}
+
+func (w *Writer) fail(seg *segFile, err error) {
+	w.stats.WriteErrors.Add(1)
+	seg.mu.Lock()
+	first := seg.err == nil
+	if first {
+		seg.err = err
+	}
+	seg.mu.Unlock()
+	seg.failed.Store(true)
+	if first {
+		w.log.Error("recording failed; segment ends here", "camera", seg.camera, "segment", seg.key, "err", err)
+	}
+}
+
+func (w *Writer) writeFragment(j *job) {
+	seg := j.seg
+	seg.mu.Lock()
+	bw, off, bad := seg.w, seg.written, seg.err != nil || seg.w == nil
+	seg.mu.Unlock()
+	if bad {
+		return
+	}
+	n, err := writeBufs(bw, j.header, j.payload)
+	if err != nil {
+		// A torn fragment is cut off by recovery or by truncation at close.
+		w.fail(seg, fmt.Errorf("write segment %s: %w", seg.key, err))
+		seg.mu.Lock()
+		seg.torn = true
+		seg.mu.Unlock()
+		return
+	}
+	frag := j.frag
+	frag.Offset = off
+	seg.mu.Lock()
+	seg.written += n
+	seg.pending = append(seg.pending, frag)
+	seg.end = j.end
+	seg.mu.Unlock()
+	w.markDirty(seg)
+	w.stats.BytesWritten.Add(n)
+	w.stats.Fragments.Add(1)
+}
+
+func writeBufs(bw blob.Writer, header []byte, payload [][]byte) (int64, error) {
+	if vw, ok := bw.(blob.VecWriter); ok {
+		bufs := make([][]byte, 0, len(payload)+1)
+		bufs = append(bufs, header)
+		bufs = append(bufs, payload...)
+		return vw.WriteVec(bufs)
+	}
+	var total int64
+	for _, b := range append([][]byte{header}, payload...) {
+		n, err := bw.Write(b)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (w *Writer) closeSeg(seg *segFile) {
+	seg.mu.Lock()
+	seg.closing = true
+	seg.mu.Unlock()
+	w.markDirty(seg)
+}
+
+func (w *Writer) addGap(g index.Gap) {
+	if _, err := w.idx.AddGap(context.Background(), g); err != nil {
+		w.stats.CommitErrors.Add(1)
+		w.log.Error("record gap in index", "camera", g.Camera, "err", err)
+	}
+}
+
+func (w *Writer) markDirty(seg *segFile) {
+	w.mu.Lock()
+	w.dirty[seg] = struct{}{}
+	w.mu.Unlock()
+}
+
+// syncAndCommit is the group commit: snapshot what every dirty segment has
+// written, make it durable, then record it in the index in one transaction.
+func (w *Writer) syncAndCommit() {
+	w.mu.Lock()
+	if len(w.dirty) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	segs := make([]*segFile, 0, len(w.dirty))
+	for s := range w.dirty {
+		segs = append(segs, s)
+	}
+	clear(w.dirty)
+	w.mu.Unlock()
+
+	start := time.Now()
+	snaps := make([]segSnapshot, 0, len(segs))
+	for _, s := range segs {
+		snaps = append(snaps, s.snapshot())
+	}
+	w.syncFiles(snaps)
+	ups := make([]index.SegmentUpdate, 0, len(snaps))
+	for _, sn := range snaps {
+		if sn.id != 0 && !sn.syncFailed {
+			ups = append(ups, index.SegmentUpdate{ID: sn.id, End: sn.end, Bytes: sn.written, Fragments: sn.frags, Close: sn.closing})
+		}
+	}
+	err := w.idx.CommitSegments(context.Background(), ups)
+	if err != nil {
+		w.stats.CommitErrors.Add(1)
+		w.log.Error("commit segments to index; will retry", "segments", len(ups), "err", err)
+	}
+	for i, s := range segs {
+		s.afterCommit(snaps[i], err == nil && !snaps[i].syncFailed, w)
+	}
+	w.stats.Syncs.Add(1)
+	w.stats.SyncNanos.Add(int64(time.Since(start)))
+}
+
+func (w *Writer) syncFiles(snaps []segSnapshot) {
+	if sa, ok := w.store.(syncAller); ok && len(snaps) > 1 {
+		if err := sa.SyncAll(); err == nil {
+			return
+		} else {
+			w.log.Warn("group sync failed; syncing files one by one", "err", err)
+		}
+	}
+	for i := range snaps {
+		if snaps[i].w == nil {
+			continue
+		}
+		if err := snaps[i].w.Sync(); err != nil {
+			snaps[i].syncFailed = true
+			w.stats.WriteErrors.Add(1)
+			w.log.Error("sync segment", "segment", snaps[i].key, "err", err)
+		}
+	}
+}
+
+// ErrWriterClosed is returned when recording after the writer stopped.
+var ErrWriterClosed = errors.New("record: writer closed")
