@@ -68,7 +68,7 @@ func TestValidUsername(t *testing.T) {
 	tests := map[string]bool{
 		"admin": true, "ann.smith": true, "a": true, "0x-_": true,
 		"": false, "Ann": false, "-a": false, "a b": false, "../x": false, "a'; --": false,
-		"a123456789012345678901234567890123456789012345678901234567890123": true,
+		"a123456789012345678901234567890123456789012345678901234567890123":  true,
 		"a1234567890123456789012345678901234567890123456789012345678901234": false,
 	}
 	for name, want := range tests {
