@@ -41,6 +41,7 @@ type Queue struct {
 	mu      sync.Mutex
 	items   []Item // ring
 	head, n int
+	units   int // ItemUnit entries in the ring
 	bytes   int
 	waitKey bool
 	tracks  []media.Track
@@ -93,13 +94,14 @@ func (q *Queue) Write(au *media.AccessUnit) {
 		q.dropped.Add(1)
 	case q.waitKey && !video:
 		q.dropped.Add(1)
-	case q.n >= q.opts.MaxUnits || q.bytes+len(au.Payload) > q.opts.MaxBytes:
+	case q.units >= q.opts.MaxUnits || q.bytes+len(au.Payload) > q.opts.MaxBytes:
 		q.dropped.Add(1)
 		q.waitKey = true
 	default:
 		q.waitKey = false
 		q.push(Item{Kind: ItemUnit, Unit: au})
 		q.bytes += len(au.Payload)
+		q.units++
 	}
 	q.mu.Unlock()
 	q.wake()
@@ -112,6 +114,7 @@ func (q *Queue) pushControl(it Item) {
 		last := (q.head + q.n - 1) % len(q.items)
 		if q.items[last].Kind == ItemUnit {
 			q.bytes -= len(q.items[last].Unit.Payload)
+			q.units--
 			q.dropped.Add(1)
 		}
 		q.items[last] = Item{}
@@ -143,6 +146,7 @@ func (q *Queue) Next(ctx context.Context) (Item, error) {
 			q.n--
 			if it.Kind == ItemUnit {
 				q.bytes -= len(it.Unit.Payload)
+				q.units--
 			}
 			q.mu.Unlock()
 			return it, nil
