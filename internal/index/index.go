@@ -18,6 +18,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrInvalid reports a bad argument, e.g. an empty id or a malformed
+	// EventFilter.Cursor (an API answers it with 400).
+	ErrInvalid = errors.New("invalid argument")
 )
 
 // Site is a location with cameras.

@@ -1,0 +1,192 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/vigil-video/vigil/internal/index"
+)
+
+// idChunk bounds the number of ids bound into one IN (...) statement.
+const idChunk = 500
+
+// AddSegment implements index.Segments. A zero State is stored as
+// SegmentOpen. A Path already used by another row is a wrapped
+// index.ErrConflict: two rows must never own one blob.
+func (s *Store) AddSegment(ctx context.Context, seg index.Segment) (int64, error) {
+	if seg.State == 0 {
+		seg.State = index.SegmentOpen
+	}
+	if err := validSegment(seg); err != nil {
+		return 0, fmt.Errorf("add segment: %w", err)
+	}
+	frags, err := encodeFragments(seg.Fragments)
+	if err != nil {
+		return 0, fmt.Errorf("add segment: %w", invalidErr(err.Error()))
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO segments
+		(camera, start_us, end_us, bytes, path, state, init_size, codecs, fragments)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seg.Camera, micros(seg.Start), micros(seg.End), seg.Bytes, seg.Path,
+		seg.State, seg.InitSize, seg.Codecs, frags)
+	if isUnique(err) {
+		return 0, fmt.Errorf("add segment: %w", conflictErr("segment path "+seg.Path))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("add segment: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("add segment: %w", err)
+	}
+	return id, nil
+}
+
+func validSegment(seg index.Segment) error {
+	switch {
+	case seg.Camera == "":
+		return invalidErr("empty camera")
+	case seg.Path == "":
+		return invalidErr("empty path")
+	case seg.State < index.SegmentOpen || seg.State > index.SegmentDeleting:
+		return invalidErr(fmt.Sprintf("state %d", seg.State))
+	}
+	return nil
+}
+
+// CommitSegments implements index.Segments. Every update must name an
+// existing SegmentOpen row: an unknown id is a wrapped index.ErrNotFound,
+// a row no longer open a wrapped index.ErrConflict, and in both cases
+// nothing is applied. The transaction is durable when this returns.
+func (s *Store) CommitSegments(ctx context.Context, ups []index.SegmentUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := newCommitter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer c.close()
+		for _, up := range ups {
+			if err := c.apply(ctx, up); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit segments: %w", err)
+	}
+	return nil
+}
+
+// committer holds the statements one CommitSegments reuses per update.
+type committer struct {
+	get, set *sql.Stmt
+}
+
+func newCommitter(ctx context.Context, tx *sql.Tx) (*committer, error) {
+	get, err := tx.PrepareContext(ctx, `SELECT state, fragments FROM segments WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	set, err := tx.PrepareContext(ctx,
+		`UPDATE segments SET end_us = ?, bytes = ?, state = ?, fragments = ? WHERE id = ?`)
+	if err != nil {
+		get.Close()
+		return nil, err
+	}
+	return &committer{get: get, set: set}, nil
+}
+
+func (c *committer) close() {
+	c.get.Close()
+	c.set.Close()
+}
+
+func (c *committer) apply(ctx context.Context, up index.SegmentUpdate) error {
+	var state index.SegmentState
+	var frags []byte
+	err := c.get.QueryRowContext(ctx, up.ID).Scan(&state, &frags)
+	if err != nil {
+		return notFound(err, fmt.Sprint("segment ", up.ID))
+	}
+	if state != index.SegmentOpen {
+		return conflictErr(fmt.Sprintf("segment %d is not open", up.ID))
+	}
+	prev, err := lastFragment(frags)
+	if err != nil {
+		return fmt.Errorf("segment %d: %w", up.ID, err)
+	}
+	if frags, err = appendFragments(frags, prev, up.Fragments); err != nil {
+		return fmt.Errorf("segment %d: %w", up.ID, invalidErr(err.Error()))
+	}
+	if up.Close {
+		state = index.SegmentClosed
+	}
+	_, err = c.set.ExecContext(ctx, micros(up.End), up.Bytes, state, frags, up.ID)
+	return err
+}
+
+// ReplaceSegment implements index.Segments (any current state).
+func (s *Store) ReplaceSegment(ctx context.Context, seg index.Segment) error {
+	frags, err := encodeFragments(seg.Fragments)
+	if err != nil {
+		return fmt.Errorf("replace segment: %w", invalidErr(err.Error()))
+	}
+	if seg.State < index.SegmentOpen || seg.State > index.SegmentDeleting {
+		return fmt.Errorf("replace segment: %w", invalidErr(fmt.Sprintf("state %d", seg.State)))
+	}
+	res, err := s.write.ExecContext(ctx,
+		`UPDATE segments SET end_us = ?, bytes = ?, state = ?, fragments = ? WHERE id = ?`,
+		micros(seg.End), seg.Bytes, seg.State, frags, seg.ID)
+	if err := rowsAffectedOrNotFound(res, err); err != nil {
+		return fmt.Errorf("replace segment: %w", notFound(err, fmt.Sprint("segment ", seg.ID)))
+	}
+	return nil
+}
+
+// MarkDeleting implements index.Segments. Unknown ids are ignored, so a
+// retry after a crash is harmless.
+func (s *Store) MarkDeleting(ctx context.Context, ids []int64) error {
+	err := s.execIDs(ctx, `UPDATE segments SET state = 3 WHERE id IN `, ids)
+	if err != nil {
+		return fmt.Errorf("mark deleting: %w", err)
+	}
+	return nil
+}
+
+// DeleteSegments implements index.Segments. Unknown ids are ignored.
+func (s *Store) DeleteSegments(ctx context.Context, ids []int64) error {
+	err := s.execIDs(ctx, `DELETE FROM segments WHERE id IN `, ids)
+	if err != nil {
+		return fmt.Errorf("delete segments: %w", err)
+	}
+	return nil
+}
+
+// execIDs runs prefix + "(?, ?, ...)" over ids in chunks, in one
+// transaction.
+func (s *Store) execIDs(ctx context.Context, prefix string, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for len(ids) > 0 {
+			n := min(len(ids), idChunk)
+			args := make([]any, n)
+			for i, id := range ids[:n] {
+				args[i] = id
+			}
+			q := prefix + "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			ids = ids[n:]
+		}
+		return nil
+	})
+}
