@@ -51,7 +51,7 @@ type spansCase struct {
 	gaps          []wantGap
 }
 
-func seg(s, e int64) rec                    { return rec{kind: kSegClosed, start: s, end: e} }
+func seg(s, e int64) rec                     { return rec{kind: kSegClosed, start: s, end: e} }
 func gapRow(k int, s, e int64, r string) rec { return rec{kind: k, start: s, end: e, reason: r} }
 
 func spansCases() []spansCase {
@@ -96,7 +96,7 @@ func spansCases() []spansCase {
 			spans: [][2]int64{{0, 10000}, {20000, 30000}},
 			gaps:  []wantGap{{10000, 12000, lost, ""}, {12000, 14000, lost, "restart"}, {14000, 20000, lost, ""}}},
 		{name: "pending beats lost", from: 0, to: 30000,
-			in: []rec{gapRow(kGapLost, 0, 20000, "restart"), gapRow(kGapPending, 10000, 30000, "reconnect")},
+			in:   []rec{gapRow(kGapLost, 0, 20000, "restart"), gapRow(kGapPending, 10000, 30000, "reconnect")},
 			gaps: []wantGap{{0, 10000, lost, "restart"}, {10000, 30000, pend, "reconnect"}}},
 		{name: "earliest row gives reason", from: 0, to: 30000,
 			in:   []rec{gapRow(kGapLost, 5000, 30000, "reconnect"), gapRow(kGapLost, 0, 20000, "restart")},
