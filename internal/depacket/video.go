@@ -1,0 +1,272 @@
+package depacket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/pion/rtp"
+
+	"github.com/vigil-video/vigil/internal/media"
+)
+
+// Parameter-set slots of videoCodec.params.
+const (
+	paramVPS = iota
+	paramSPS
+	paramPPS
+	paramCount
+	paramNone = -1
+)
+
+// videoSpec is what differs between H.264 and H.265.
+type videoSpec struct {
+	codec media.Codec
+	// paramKind returns the parameter-set slot of a NAL unit, or paramNone.
+	paramKind func(nalu []byte) int
+	// discard reports NAL units that are not stored (AUD, filler data).
+	discard func(nalu []byte) bool
+	// isKey reports a random-access unit.
+	isKey func(au [][]byte) bool
+	// parseSPS returns the picture size an SPS declares.
+	parseSPS func(sps []byte) (width, height int, err error)
+	// newExtractor returns a fresh DTS extractor.
+	newExtractor func() dtsExtractor
+	// needVPS is true when the codec has a VPS.
+	needVPS bool
+	// flushOnTimestamp is true when the RTP decoder completes an access
+	// unit on a timestamp change (returning the previous one).
+	flushOnTimestamp bool
+}
+
+type dtsExtractor interface {
+	Extract(au [][]byte, pts int64) (int64, error)
+}
+
+// rtpVideoDecoder is gortsplib's rtph264/rtph265 decoder.
+type rtpVideoDecoder interface {
+	Decode(pkt *rtp.Packet) ([][]byte, error)
+}
+
+// videoCodec turns RTP packets into AVCC access units.
+type videoCodec struct {
+	spec       *videoSpec
+	dec        rtpVideoDecoder
+	benign     func(error) bool
+	ext        dtsExtractor
+	maxW, maxH int
+
+	params [paramCount][]byte
+
+	// access-unit timing across the RTP decoder
+	pending bool
+	hasPrev bool
+	prevTS  uint32
+	prevPTS int64
+
+	waitKey   bool
+	fallback  bool // the DTS extractor cannot handle this stream: DTS = PTS
+	lastDTS   int64
+	hasDTS    bool
+	frame     [][]byte // scratch: the unit's NAL units
+	extractIn [][]byte // scratch: NAL units inside the payload
+	fresh     [paramCount][]byte
+}
+
+func (c *videoCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
+	nalus, err := c.dec.Decode(pkt)
+	auPTS, flushed := pts, false
+	if c.spec.flushOnTimestamp && c.pending && c.hasPrev && pkt.Timestamp != c.prevTS {
+		auPTS, flushed = c.prevPTS, true
+	}
+	switch {
+	case err == nil:
+		c.pending = flushed
+	case c.benign(err):
+		c.pending = !isNonStarting(err)
+	default:
+		c.pending = false
+	}
+	c.prevTS, c.prevPTS, c.hasPrev = pkt.Timestamp, pts, true
+	if err != nil {
+		if !c.benign(err) {
+			st.warn("decode", "dropping undecodable video packets", err)
+			st.drop()
+		}
+		return
+	}
+	c.handleAU(st, nalus, auPTS, pkt, pts)
+}
+
+// handleAU processes one access unit of NAL units.
+func (c *videoCodec) handleAU(st *trackState, nalus [][]byte, pts int64, pkt *rtp.Packet, pktPTS int64) {
+	if !c.collect(st, nalus) {
+		return
+	}
+	if len(c.frame) == 0 {
+		return // parameter sets only
+	}
+	if c.params[paramSPS] == nil || c.params[paramPPS] == nil || (c.spec.needVPS && c.params[paramVPS] == nil) {
+		st.drop()
+		return
+	}
+	key := c.spec.isKey(c.frame)
+	if c.waitKey && !key {
+		st.drop()
+		return
+	}
+	payload := c.toAVCC(key)
+	dts, ok := c.extractDTS(st, key, pts)
+	if !ok {
+		st.drop()
+		return
+	}
+	st.emit(unit{pts: pts, dts: dts, key: key, payload: payload}, pkt, pktPTS)
+}
+
+// collect splits nalus into parameter sets (applied to the track) and the
+// frame's other NAL units (c.frame). It returns false when the session
+// failed on bad parameter sets.
+func (c *videoCodec) collect(st *trackState, nalus [][]byte) bool {
+	c.frame = c.frame[:0]
+	c.fresh = [paramCount][]byte{}
+	changed := false
+	for _, n := range nalus {
+		if len(n) == 0 || c.spec.discard(n) {
+			continue
+		}
+		k := c.spec.paramKind(n)
+		if k == paramNone || c.fresh[k] != nil {
+			// a second parameter set of one kind (another id) stays in band
+			c.frame = append(c.frame, n)
+			continue
+		}
+		c.fresh[k] = n
+		changed = changed || !bytes.Equal(c.params[k], n)
+	}
+	if !changed {
+		return true
+	}
+	return c.setParams(st, c.fresh)
+}
+
+// setParams validates and adopts changed parameter sets.
+func (c *videoCodec) setParams(st *trackState, fresh [paramCount][]byte) bool {
+	next := c.params
+	for k, p := range fresh {
+		if p != nil {
+			next[k] = bytes.Clone(p)
+		}
+	}
+	w, h, err := c.checkSPS(next[paramSPS])
+	if err != nil {
+		st.fail(&ParamsError{Track: st.id, Codec: c.spec.codec, Err: err})
+		return false
+	}
+	c.params = next
+	st.updateTrack(func(t *media.Track) bool {
+		t.VPS, t.SPS, t.PPS = next[paramVPS], next[paramSPS], next[paramPPS]
+		if !c.spec.needVPS {
+			t.VPS = nil
+		}
+		t.Width, t.Height = w, h
+		return true
+	})
+	return true
+}
+
+// checkSPS parses sps (if any) and bounds its picture size.
+func (c *videoCodec) checkSPS(sps []byte) (int, int, error) {
+	if sps == nil {
+		return 0, 0, nil
+	}
+	w, h, err := c.spec.parseSPS(sps)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sps: %w", err)
+	}
+	if w <= 0 || h <= 0 || w > c.maxW || h > c.maxH {
+		return 0, 0, fmt.Errorf("sps: %dx%d not within 1x1..%dx%d: %w", w, h, c.maxW, c.maxH, ErrResolution)
+	}
+	return w, h, nil
+}
+
+// toAVCC builds the unit's payload with one allocation: the parameter sets
+// first on keyframes, then the frame's NAL units, each with a 4-byte
+// length. c.extractIn receives the NAL units as slices of the payload.
+func (c *videoCodec) toAVCC(key bool) []byte {
+	size := 0
+	if key {
+		for _, p := range c.params {
+			size += lenPrefixed(p)
+		}
+	}
+	for _, n := range c.frame {
+		size += 4 + len(n)
+	}
+	buf := make([]byte, 0, size)
+	c.extractIn = c.extractIn[:0]
+	if key {
+		for _, p := range c.params {
+			buf = c.appendNALU(buf, p)
+		}
+	}
+	for _, n := range c.frame {
+		buf = c.appendNALU(buf, n)
+	}
+	return buf
+}
+
+func lenPrefixed(n []byte) int {
+	if len(n) == 0 {
+		return 0
+	}
+	return 4 + len(n)
+}
+
+func (c *videoCodec) appendNALU(buf, n []byte) []byte {
+	if len(n) == 0 {
+		return buf
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(n)))
+	start := len(buf)
+	buf = append(buf, n...)
+	c.extractIn = append(c.extractIn, buf[start:len(buf):len(buf)])
+	return buf
+}
+
+// extractDTS derives the unit's DTS. When the extractor fails it is reset
+// and units are dropped until the next keyframe; when a fresh extractor
+// fails on a keyframe (a stream it cannot handle) DTS falls back to PTS.
+func (c *videoCodec) extractDTS(st *trackState, key bool, pts int64) (int64, bool) {
+	if c.fallback {
+		return c.fallbackDTS(pts, key)
+	}
+	dts, err := c.ext.Extract(c.extractIn, pts)
+	if err != nil && key {
+		c.ext = c.spec.newExtractor()
+		dts, err = c.ext.Extract(c.extractIn, pts)
+		if err != nil {
+			st.warn("dts-fallback", "cannot derive DTS, using PTS (B-frames dropped)", err)
+			c.fallback = true
+			return c.fallbackDTS(pts, key)
+		}
+	}
+	if err != nil {
+		st.warn("dts", "cannot derive DTS, waiting for a keyframe", err)
+		c.ext = c.spec.newExtractor()
+		c.waitKey = true
+		return 0, false
+	}
+	c.waitKey = false
+	c.lastDTS, c.hasDTS = dts, true
+	return dts, true
+}
+
+func (c *videoCodec) fallbackDTS(pts int64, key bool) (int64, bool) {
+	if c.hasDTS && pts <= c.lastDTS && !key {
+		return 0, false
+	}
+	c.lastDTS, c.hasDTS = pts, true
+	return pts, true
+}
+
