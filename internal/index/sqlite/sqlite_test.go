@@ -20,3 +20,5 @@ func openTest(t testing.TB) *Store {
 func TestConformance(t *testing.T) {
 	indextest.Run(t, func(t *testing.T) index.Index { return openTest(t) })
 }
+
+func siteFixture() index.Site { return index.Site{ID: "hq", Name: "HQ"} }
