@@ -1,0 +1,221 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-video/vigil/internal/auth"
+	blobfs "github.com/vigil-video/vigil/internal/blob/fs"
+	"github.com/vigil-video/vigil/internal/camera"
+	"github.com/vigil-video/vigil/internal/config"
+	"github.com/vigil-video/vigil/internal/index"
+	"github.com/vigil-video/vigil/internal/index/sqlite"
+	"github.com/vigil-video/vigil/internal/obs"
+	"github.com/vigil-video/vigil/internal/record"
+)
+
+// hub is the central hub: every component of `vigil serve`.
+type hub struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	dir     *dataDir
+	idx     *sqlite.Store
+	auth    *auth.Service
+	blobs   *blobfs.Store
+	writer  *record.Writer
+	cams    *camera.Manager
+	reg     *prometheus.Registry
+	httpLn  net.Listener
+	handler http.Handler
+	extra   []component // ingest, retention, ... (see hub_components.go)
+	ready   atomic.Bool
+}
+
+// component is anything with the New+Run lifecycle.
+type component struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// newHub opens the data dir and index, bootstraps the admin user, recovers
+// recordings and binds the listeners. Nothing runs until Run.
+func newHub(ctx context.Context, cfg *config.Config, stdout io.Writer) (h *hub, err error) {
+	log, err := obs.NewLogger(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return nil, err
+	}
+	h = &hub{cfg: cfg, log: log, reg: obs.NewRegistry()}
+	defer func() {
+		if err != nil {
+			h.close()
+		}
+	}()
+	if h.dir, err = openDataDir(cfg.Data); err != nil {
+		return nil, err
+	}
+	if h.idx, err = sqlite.Open(ctx, h.dir.indexPath()); err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	if err = h.openAuth(ctx, stdout); err != nil {
+		return nil, err
+	}
+	if h.blobs, err = blobfs.New(h.dir.recordingsPath()); err != nil {
+		return nil, err
+	}
+	rep, err := record.Recover(ctx, h.idx, h.blobs, log.With("component", "recover"))
+	if err != nil {
+		return nil, err
+	}
+	log.Info("recordings reconciled", "repaired", rep.Repaired, "reindexed", rep.Reindexed, "missing", rep.Missing,
+		"quarantined", rep.Quarantined, "truncated_bytes", rep.TruncatedBytes)
+	if err = seedInventory(ctx, h.idx, cfg); err != nil {
+		return nil, err
+	}
+	h.writer = record.NewWriter(record.Config{
+		SegmentDuration: cfg.Record.Segment.D(), FragmentDuration: cfg.Record.Fragment.D(),
+		SyncInterval: cfg.Record.SyncInterval.D(), MaxQueuedBytes: cfg.Record.MaxQueuedBytes,
+	}, h.idx, h.blobs, log.With("component", "writer"))
+	h.cams = camera.New(camera.Deps{Index: h.idx, Writer: h.writer, Sources: h.pullSource, Log: log})
+	h.registerMetrics()
+	if err = h.buildComponents(ctx); err != nil {
+		return nil, err
+	}
+	if h.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
+		return nil, fmt.Errorf("listen http: %w", err)
+	}
+	return h, nil
+}
+
+func (h *hub) openAuth(ctx context.Context, stdout io.Writer) error {
+	store, err := auth.NewSQLStore(h.idx.DB())
+	if err != nil {
+		return fmt.Errorf("open auth store: %w", err)
+	}
+	h.auth, err = auth.New(auth.Config{}, auth.Deps{Store: store, Logger: h.log.With("component", "auth")})
+	if err != nil {
+		return err
+	}
+	pw, err := auth.Bootstrap(ctx, store, os.Getenv("VIGIL_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("create admin user: %w", err)
+	}
+	if pw != "" {
+		fmt.Fprintf(stdout, "vigil: created user admin with password %s (shown once; change it or set VIGIL_ADMIN_PASSWORD)\n", pw)
+	}
+	return nil
+}
+
+// seedInventory creates (or updates) the sites and cameras of the config.
+func seedInventory(ctx context.Context, idx index.Index, cfg *config.Config) error {
+	for _, s := range cfg.Sites {
+		_, err := idx.CreateSite(ctx, index.Site{ID: s.ID, Name: s.Name, Region: s.Region})
+		if errors.Is(err, index.ErrConflict) {
+			_, err = idx.UpdateSite(ctx, index.Site{ID: s.ID, Name: s.Name, Region: s.Region})
+		}
+		if err != nil {
+			return fmt.Errorf("config site %s: %w", s.ID, err)
+		}
+	}
+	for _, c := range cfg.Cameras {
+		cam := index.Camera{ID: c.ID, Name: c.Name, Site: c.Site, Source: c.Source, Transport: c.Transport,
+			Record: *c.Record, RetentionDays: c.RetentionDays, Analytics: "{}"}
+		if cam.Name == "" {
+			cam.Name = c.ID
+		}
+		_, err := idx.CreateCamera(ctx, cam)
+		if errors.Is(err, index.ErrConflict) {
+			_, err = idx.UpdateCamera(ctx, cam)
+		}
+		if err != nil {
+			return fmt.Errorf("config camera %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// Run runs the hub until ctx ends. Shutdown order: stop taking requests and
+// streams, end every camera's stream (recorders close their segments), then
+// drain the writer, then close the index.
+func (h *hub) Run(ctx context.Context, stdout io.Writer) error {
+	defer h.close()
+	front, stopFront := context.WithCancel(context.Background())
+	back, stopBack := context.WithCancel(context.Background())
+	defer stopBack()
+	defer stopFront()
+	errc := make(chan error, 8)
+	var frontWG, backWG sync.WaitGroup
+	start := func(wg *sync.WaitGroup, ctx context.Context, name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start(&backWG, back, "writer", h.writer.Run)
+	start(&frontWG, front, "cameras", h.cams.Run)
+	start(&frontWG, front, "auth", h.auth.Run)
+	for _, c := range h.extra {
+		start(&frontWG, front, c.name, c.run)
+	}
+	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	start(&frontWG, front, "http", func(ctx context.Context) error { return serveHTTP(ctx, srv, h.httpLn) })
+	h.ready.Store(true)
+	h.announce(stdout)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		h.log.Error("component failed; shutting down", "err", err)
+	}
+	h.ready.Store(false)
+	stopFront()
+	frontWG.Wait()
+	stopBack()
+	backWG.Wait()
+	h.log.Info("hub stopped")
+	return err
+}
+
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		<-errc
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+func (h *hub) announce(stdout io.Writer) {
+	fmt.Fprintf(stdout, "vigil: hub ready http=http://%s rtsp=rtsp://%s data=%s\n", h.httpLn.Addr(), h.rtspAddr(), h.cfg.Data)
+}
+
+func (h *hub) close() {
+	if h.httpLn != nil {
+		h.httpLn.Close()
+	}
+	if h.idx != nil {
+		h.idx.Close()
+	}
+	if h.dir != nil {
+		h.dir.close()
+	}
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/camera"
+	"github.com/vigil-video/vigil/internal/index"
+	rtspsrc "github.com/vigil-video/vigil/internal/source/rtsp"
+	"github.com/vigil-video/vigil/internal/stream"
+)
+
+// pullSource builds a camera's pull source.
+func (h *hub) pullSource(cam index.Camera, st *stream.Stream, log *slog.Logger) camera.Runner {
+	tr := cam.Transport
+	if tr == "auto" {
+		tr = ""
+	}
+	return rtspsrc.New(rtspsrc.Config{URL: cam.Source, Transport: tr}, st, log)
+}
+
+// buildComponents builds the API and the components that run beside the
+// cameras.
+func (h *hub) buildComponents(ctx context.Context) error {
+	a, err := api.New(api.Config{}, api.Deps{
+		Index: h.idx, Auth: h.auth, Runtime: runtime{h.cams}, Registry: h.reg,
+		Logger: h.log.With("component", "api"), Ready: h.ready.Load,
+	})
+	if err != nil {
+		return err
+	}
+	h.handler = a.Handler()
+	return nil
+}
+
+func (h *hub) rtspAddr() string { return h.cfg.RTSP }
+
+// runtime adapts camera.Manager to the API's Runtime.
+type runtime struct{ m *camera.Manager }
+
+func (r runtime) CameraStatus(id string) api.CameraStatus {
+	s := r.m.Status(id)
+	state := s.State
+	if state == camera.StateUnknown {
+		state = api.StateDisabled
+	}
+	return api.CameraStatus{State: state, FPS: s.FPS, Bitrate: s.Bitrate, LastFrame: s.LastFrame, Error: s.Error}
+}
+
+func (r runtime) CameraChanged(ctx context.Context, c index.Camera) { r.m.CameraChanged(ctx, c) }
+func (r runtime) CameraRemoved(ctx context.Context, id string)     { r.m.CameraRemoved(ctx, id) }
