@@ -49,4 +49,4 @@ func (r runtime) CameraStatus(id string) api.CameraStatus {
 }
 
 func (r runtime) CameraChanged(ctx context.Context, c index.Camera) { r.m.CameraChanged(ctx, c) }
-func (r runtime) CameraRemoved(ctx context.Context, id string)     { r.m.CameraRemoved(ctx, id) }
+func (r runtime) CameraRemoved(ctx context.Context, id string)      { r.m.CameraRemoved(ctx, id) }

@@ -1,9 +1,9 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"context"
 	"errors"
 	"flag"
 	"fmt"

@@ -25,8 +25,8 @@ type eventOp struct {
 	at           time.Time
 }
 
-func (w *watcher) Begin([]media.Track) { w.set(true) }
-func (w *watcher) End()                { w.set(false) }
+func (w *watcher) Begin([]media.Track)     { w.set(true) }
+func (w *watcher) End()                    { w.set(false) }
 func (w *watcher) Write(*media.AccessUnit) {}
 
 func (w *watcher) set(online bool) {

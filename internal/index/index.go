@@ -148,7 +148,7 @@ type EventPage struct {
 // Sites stores sites.
 type Sites interface {
 	CreateSite(ctx context.Context, s Site) (Site, error) // ErrConflict if the id exists
-	GetSite(ctx context.Context, id string) (Site, error)  // ErrNotFound
+	GetSite(ctx context.Context, id string) (Site, error) // ErrNotFound
 	ListSites(ctx context.Context) ([]Site, error)        // ordered by id
 	UpdateSite(ctx context.Context, s Site) (Site, error) // ErrNotFound
 	DeleteSite(ctx context.Context, id string) error      // ErrNotFound; ErrConflict while cameras use it

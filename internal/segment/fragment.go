@@ -29,7 +29,7 @@ const (
 
 	sampleNonSync = 1 << 16
 	// sampleDependsNo marks a sync sample as not depending on others.
-	sampleDependsNo = 2 << 24
+	sampleDependsNo  = 2 << 24
 	sampleDependsYes = 1 << 24
 )
 

@@ -21,7 +21,7 @@ const (
 // Item is one event taken from a Queue.
 type Item struct {
 	Kind   ItemKind
-	Tracks []media.Track      // ItemBegin
+	Tracks []media.Track     // ItemBegin
 	Unit   *media.AccessUnit // ItemUnit
 }
 
