@@ -1,0 +1,137 @@
+// Package api is Vigil's HTTP JSON API under /api/v1, plus /healthz,
+// /readyz and /metrics. The routes, shapes and errors follow the public
+// contract and are described in openapi.yaml (a test keeps both in sync).
+//
+// Every route but /healthz, /readyz and POST /api/v1/login needs a
+// session cookie, a bearer token or HTTP Basic credentials. What a
+// principal may do is decided in one place, authorize, from the role table
+// of the contract and the principal's site scopes: things outside a
+// principal's sites answer 404, as if they did not exist.
+//
+// Camera source URLs keep their credentials in the index but never leave
+// the API with them: answers carry the URL without userinfo, errors never
+// quote it, and the request log holds only method, path and status.
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-video/vigil/internal/playback"
+)
+
+// Config tunes the API. The zero value is usable.
+type Config struct {
+	// MaxBodyBytes caps request bodies (413 beyond). It defaults to 1 MiB.
+	MaxBodyBytes int64
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// requests (it always is on TLS ones); set it behind a TLS proxy.
+	// It defaults to false.
+	SecureCookies bool
+	// DefaultRange is the recordings window when from is not given. It
+	// defaults to 24h.
+	DefaultRange time.Duration
+	// MaxRange caps the recordings window. It defaults to 31 days.
+	MaxRange time.Duration
+	// JoinTolerance is the largest hole between segments still shown as
+	// one span. It defaults to playback.DefaultJoinTolerance (1.5 s).
+	JoinTolerance time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.DefaultRange <= 0 {
+		c.DefaultRange = 24 * time.Hour
+	}
+	if c.MaxRange <= 0 {
+		c.MaxRange = 31 * 24 * time.Hour
+	}
+	if c.JoinTolerance == 0 {
+		c.JoinTolerance = playback.DefaultJoinTolerance
+	}
+	return c
+}
+
+// Deps are the API's collaborators.
+type Deps struct {
+	// Index is required.
+	Index Index
+	// Auth is required (an *auth.Service).
+	Auth Auth
+	// Runtime is required; NopRuntime{} runs nothing.
+	Runtime Runtime
+	// Registry receives the HTTP metrics and is served on /metrics. It
+	// defaults to a new empty registry.
+	Registry *prometheus.Registry
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Ready reports readiness for /readyz. It defaults to always ready.
+	Ready func() bool
+	// Now is the clock. It defaults to time.Now.
+	Now func() time.Time
+}
+
+// API is the HTTP API. It holds no goroutines: serve Handler with an
+// http.Server.
+type API struct {
+	cfg      Config
+	idx      Index
+	auth     Auth
+	rt       Runtime
+	reg      *prometheus.Registry
+	log      *slog.Logger
+	ready    func() bool
+	now      func() time.Time
+	metrics  *httpMetrics
+	mux      *http.ServeMux
+	crossOri *http.CrossOriginProtection
+	handler  http.Handler
+}
+
+// New builds the API and its routes.
+func New(cfg Config, deps Deps) (*API, error) {
+	if deps.Index == nil || deps.Auth == nil || deps.Runtime == nil {
+		return nil, errors.New("api: index, auth and runtime are required")
+	}
+	a := &API{
+		cfg: cfg.withDefaults(), idx: deps.Index, auth: deps.Auth, rt: deps.Runtime,
+		reg: deps.Registry, log: deps.Logger, ready: deps.Ready, now: deps.Now,
+		mux: http.NewServeMux(), crossOri: http.NewCrossOriginProtection(),
+	}
+	a.setDefaults()
+	m, err := newHTTPMetrics(a.reg)
+	if err != nil {
+		return nil, err
+	}
+	a.metrics = m
+	for _, rt := range a.routes() {
+		a.mux.Handle(rt.pattern(), a.wrap(rt))
+	}
+	a.handler = a.middleware(http.HandlerFunc(a.dispatch))
+	return a, nil
+}
+
+func (a *API) setDefaults() {
+	if a.reg == nil {
+		a.reg = prometheus.NewRegistry()
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("component", "api")
+	if a.ready == nil {
+		a.ready = func() bool { return true }
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+}
+
+// Handler returns the API's HTTP handler.
+func (a *API) Handler() http.Handler { return a.handler }
