@@ -6,6 +6,11 @@
 //
 // No request ever walks the filesystem: everything a reader needs to find
 // footage is here.
+//
+// Backends store times with microsecond precision and return them in UTC.
+// Empty ids, cameras and paths are rejected with ErrInvalid. Time windows
+// [from, to) select rows with Start < to and End > from; an empty window
+// selects nothing. The SQLite layout is documented in docs/format/index.md.
 package index
 
 import (
@@ -147,68 +152,93 @@ type EventPage struct {
 
 // Sites stores sites.
 type Sites interface {
-	CreateSite(ctx context.Context, s Site) (Site, error) // ErrConflict if the id exists
+	// CreateSite sets CreatedAt and UpdatedAt; ErrConflict if the id exists.
+	CreateSite(ctx context.Context, s Site) (Site, error)
 	GetSite(ctx context.Context, id string) (Site, error) // ErrNotFound
 	ListSites(ctx context.Context) ([]Site, error)        // ordered by id
-	UpdateSite(ctx context.Context, s Site) (Site, error) // ErrNotFound
-	DeleteSite(ctx context.Context, id string) error      // ErrNotFound; ErrConflict while cameras use it
+	// UpdateSite overwrites Name and Region and sets UpdatedAt; ErrNotFound.
+	UpdateSite(ctx context.Context, s Site) (Site, error)
+	DeleteSite(ctx context.Context, id string) error // ErrNotFound; ErrConflict while cameras use it
 }
 
 // Cameras stores cameras.
 type Cameras interface {
-	CreateCamera(ctx context.Context, c Camera) (Camera, error) // ErrConflict; ErrNotFound for unknown site
-	GetCamera(ctx context.Context, id string) (Camera, error)
-	ListCameras(ctx context.Context) ([]Camera, error) // ordered by id
+	// CreateCamera sets CreatedAt and UpdatedAt and stores an empty
+	// Analytics as "{}". ErrConflict if the id exists; ErrNotFound (naming
+	// the site) for an unknown Site.
+	CreateCamera(ctx context.Context, c Camera) (Camera, error)
+	GetCamera(ctx context.Context, id string) (Camera, error) // ErrNotFound
+	ListCameras(ctx context.Context) ([]Camera, error)        // ordered by id
+	// UpdateCamera overwrites every field but CreatedAt and sets
+	// UpdatedAt; ErrNotFound for an unknown camera or site.
 	UpdateCamera(ctx context.Context, c Camera) (Camera, error)
-	// DeleteCamera removes the camera row; its segments stay until
-	// retention removes them.
+	// DeleteCamera removes the camera row (ErrNotFound); its segments stay
+	// until retention removes them.
 	DeleteCamera(ctx context.Context, id string) error
 }
 
 // Segments stores recorded segments and gaps.
 type Segments interface {
-	// AddSegment inserts a new segment (usually SegmentOpen) and returns its id.
+	// AddSegment inserts a new segment (usually SegmentOpen; a zero State
+	// means SegmentOpen) and returns its id. ErrConflict when another row
+	// has the same Path: two rows must never own one blob.
 	AddSegment(ctx context.Context, s Segment) (int64, error)
-	// CommitSegments applies updates atomically (one transaction).
+	// CommitSegments applies updates atomically (one transaction), durable
+	// when it returns. Every update must name an existing SegmentOpen row:
+	// otherwise it returns ErrNotFound (unknown id) or ErrConflict (row no
+	// longer open) and applies nothing.
 	CommitSegments(ctx context.Context, ups []SegmentUpdate) error
-	// GetSegment returns one segment with its fragments.
+	// GetSegment returns one segment, in any state, with its fragments
+	// (ErrNotFound).
 	GetSegment(ctx context.Context, id int64) (Segment, error)
 	// Segments returns the camera's non-deleting segments overlapping
 	// [from, to), ordered by Start, with fragments.
 	Segments(ctx context.Context, camera string, from, to time.Time) ([]Segment, error)
-	// OpenSegments returns every segment still SegmentOpen (for recovery).
+	// OpenSegments returns every segment still SegmentOpen, with
+	// fragments (for recovery).
 	OpenSegments(ctx context.Context) ([]Segment, error)
 	// ReplaceSegment overwrites a segment's End, Bytes, State and
-	// Fragments (used by crash recovery).
+	// Fragments, in any state (used by crash recovery); ErrNotFound.
 	ReplaceSegment(ctx context.Context, s Segment) error
 	// SegmentsBefore returns up to limit segments of every camera (any
-	// state) with Start before t, oldest first, without fragments.
+	// state) with Start before t, oldest first (by Start, then id),
+	// without fragments. A limit <= 0 means no limit.
 	SegmentsBefore(ctx context.Context, t time.Time, limit int) ([]Segment, error)
 	// CameraSegmentsBefore is SegmentsBefore for one camera.
 	CameraSegmentsBefore(ctx context.Context, camera string, t time.Time, limit int) ([]Segment, error)
 	// AllSegmentPaths returns the path of every segment row (reconciliation).
 	AllSegmentPaths(ctx context.Context) (map[string]int64, error)
-	// MarkDeleting sets SegmentDeleting on the given ids.
+	// MarkDeleting sets SegmentDeleting on the given ids; unknown ids are
+	// ignored.
 	MarkDeleting(ctx context.Context, ids []int64) error
-	// DeleteSegments removes the rows.
+	// DeleteSegments removes the rows; unknown ids are ignored.
 	DeleteSegments(ctx context.Context, ids []int64) error
-	// TotalBytes returns the sum of Bytes over all segments.
+	// TotalBytes returns the sum of Bytes over all segments (any state).
 	TotalBytes(ctx context.Context) (int64, error)
 
 	// AddGap records an explicit gap.
 	AddGap(ctx context.Context, g Gap) (int64, error)
-	// Gaps returns the camera's explicit gaps overlapping [from, to).
+	// Gaps returns the camera's explicit gaps overlapping [from, to),
+	// ordered by Start.
 	Gaps(ctx context.Context, camera string, from, to time.Time) ([]Gap, error)
-	// DeleteGapsBefore removes gaps that end before t (retention).
+	// DeleteGapsBefore removes the camera's gaps that end before t
+	// (retention); an empty camera means every camera.
 	DeleteGapsBefore(ctx context.Context, camera string, t time.Time) error
 }
 
 // Events stores events.
 type Events interface {
+	// AddEvent stores an event and returns its id. An empty Site is
+	// filled in from the camera's site when the camera exists; empty Data
+	// is stored as "{}"; an empty Type is ErrInvalid.
 	AddEvent(ctx context.Context, e Event) (int64, error)
-	// EndEvent sets the end time of an ongoing event.
+	// EndEvent sets the end time of an ongoing event (ErrNotFound).
 	EndEvent(ctx context.Context, id int64, end time.Time) error
+	// ListEvents returns a page newest first, by Start and then id.
+	// From and To select Start in [From, To). A malformed Cursor is
+	// ErrInvalid. Paging is stable while new events arrive.
 	ListEvents(ctx context.Context, f EventFilter) (EventPage, error)
+	// DeleteEventsBefore removes events that started before t.
 	DeleteEventsBefore(ctx context.Context, t time.Time) error
 }
 

@@ -200,3 +200,14 @@ func checkCorpusFile(t *testing.T, dir, name string, b []byte) {
 		t.Errorf("corpus file %s for %q is missing or stale (run with VIGIL_UPDATE_CORPUS=1): %v", path, name, err)
 	}
 }
+
+// TestFragmentsDocExample keeps the example in docs/format/index.md true.
+func TestFragmentsDocExample(t *testing.T) {
+	b, err := encodeFragments([]index.Fragment{{Offset: 700, Key: true}, {Offset: 250700, Start: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprintf("% x", b), "01 f9 0a 00 a0 c2 1e 80 89 7a"; got != want {
+		t.Errorf("encoding = %s, want %s", got, want)
+	}
+}
