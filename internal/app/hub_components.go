@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/index"
+	"github.com/vigil-video/vigil/internal/retention"
 	rtspsrc "github.com/vigil-video/vigil/internal/source/rtsp"
 	"github.com/vigil-video/vigil/internal/stream"
 )
@@ -31,6 +33,15 @@ func (h *hub) buildComponents(ctx context.Context) error {
 		return err
 	}
 	h.handler = a.Handler()
+	rc := h.cfg.Retention
+	ret := retention.New(retention.Config{
+		Interval: rc.Interval.D(), Retention: time.Duration(rc.Days) * 24 * time.Hour,
+		HighWatermark: rc.HighWatermark, LowWatermark: rc.LowWatermark, MaxBytes: uint64(rc.MaxBytes),
+	}, retention.Deps{
+		Index: h.idx, Blobs: h.blobs, Events: h.idx, DiskUsage: retention.StatfsUsage(h.blobs.Root()),
+		Logger: h.log.With("component", "retention"),
+	})
+	h.extra = append(h.extra, component{name: "retention", run: ret.Run})
 	return nil
 }
 
