@@ -78,11 +78,11 @@ func (r *Retention) diskBatch(ctx context.Context, now time.Time, p Policy, used
 		return deleted{}, deleted{}, false, nil
 	}
 	r.stuck = false
-	all, err = r.deleteSegments(ctx, picked)
+	gone, err := r.deleteSegments(ctx, picked)
 	if err != nil {
-		return all, deleted{}, false, fmt.Errorf("disk retention: %w", err)
+		return deleted{}, deleted{}, false, fmt.Errorf("disk retention: %w", err)
 	}
-	early = earlyOf(picked, now, p)
+	all, early = sum(gone), earlyOf(gone, now, p)
 	r.early.Add(uint64(early.segments))
 	return all, early, all.segments > 0, nil
 }

@@ -41,11 +41,11 @@ func (r *Retention) recover(ctx context.Context, cams []index.Camera) error {
 		if err != nil {
 			return fmt.Errorf("recover deleting segments: %w", err)
 		}
-		d, err := r.deleteSegments(ctx, pick(segs, deletingIDs(segs)))
+		gone, err := r.deleteSegments(ctx, pick(segs, deletingIDs(segs)))
 		if err != nil {
 			return fmt.Errorf("recover deleting segments: %w", err)
 		}
-		total.add(d)
+		total.add(sum(gone))
 	}
 	if total.segments > 0 {
 		r.log.Info("finished interrupted deletions", "segments", total.segments, "bytes", total.bytes)
@@ -97,7 +97,8 @@ func (r *Retention) drain(ctx context.Context, load func() ([]index.Segment, err
 			return total, err
 		}
 		ids := append(deletingIDs(segs), BeyondTime(segs, now, p.Retention)...)
-		d, err := r.deleteSegments(ctx, pick(segs, ids))
+		gone, err := r.deleteSegments(ctx, pick(segs, ids))
+		d := sum(gone)
 		total.add(d)
 		if err != nil || d.segments == 0 || len(segs) < r.cfg.BatchSize {
 			return total, err
@@ -132,12 +133,9 @@ func (r *Retention) expireGapsAndEvents(ctx context.Context, now time.Time, p Po
 
 // deleteSegments removes segs crash-safely: mark the rows not yet
 // SegmentDeleting, delete every blob, then delete the rows whose blob is
-// gone. A blob that cannot be deleted is counted and logged and its row
-// stays SegmentDeleting for a later pass.
-func (r *Retention) deleteSegments(ctx context.Context, segs []index.Segment) (deleted, error) {
-	if len(segs) == 0 {
-		return deleted{}, nil
-	}
+// gone, which it returns. A blob that cannot be deleted is counted and
+// logged and its row stays SegmentDeleting for a later pass.
+func (r *Retention) deleteSegments(ctx context.Context, segs []index.Segment) ([]index.Segment, error) {
 	var mark []int64
 	for _, s := range segs {
 		if s.State != index.SegmentDeleting {
@@ -146,42 +144,56 @@ func (r *Retention) deleteSegments(ctx context.Context, segs []index.Segment) (d
 	}
 	if len(mark) > 0 {
 		if err := r.deps.Index.MarkDeleting(ctx, mark); err != nil {
-			return deleted{}, fmt.Errorf("mark deleting: %w", err)
+			return nil, fmt.Errorf("mark deleting: %w", err)
 		}
 	}
-	done, d := r.deleteBlobs(ctx, segs)
-	if len(done) == 0 {
-		return d, nil
+	gone := r.deleteBlobs(ctx, segs)
+	if len(gone) == 0 {
+		return nil, nil
 	}
-	if err := r.deps.Index.DeleteSegments(ctx, done); err != nil {
-		return deleted{}, fmt.Errorf("delete segment rows: %w", err)
+	if err := r.deps.Index.DeleteSegments(ctx, idsOf(gone)); err != nil {
+		return nil, fmt.Errorf("delete segment rows: %w", err)
 	}
+	d := sum(gone)
 	r.segments.Add(uint64(d.segments))
 	r.bytes.Add(uint64(max(d.bytes, 0)))
-	return d, nil
+	return gone, nil
 }
 
-// deleteBlobs deletes the blobs of segs and returns the ids whose blob is
-// gone.
-func (r *Retention) deleteBlobs(ctx context.Context, segs []index.Segment) ([]int64, deleted) {
-	var done []int64
-	var d deleted
-	var failed int
+// deleteBlobs deletes the blobs of segs and returns the segments whose
+// blob is gone.
+func (r *Retention) deleteBlobs(ctx context.Context, segs []index.Segment) []index.Segment {
+	var gone []index.Segment
 	var firstErr error
 	for _, s := range segs {
 		if err := r.deps.Blobs.Delete(ctx, s.Path); err != nil {
-			failed++
 			firstErr = cmpErr(firstErr, err)
 			continue
 		}
-		done = append(done, s.ID)
-		d.add(deleted{segments: 1, bytes: s.Bytes})
+		gone = append(gone, s)
 	}
-	if failed > 0 {
+	if failed := len(segs) - len(gone); failed > 0 {
 		r.blobErrs.Add(uint64(failed))
 		r.log.Warn("could not delete segment files; will retry", "failed", failed, "error", firstErr)
 	}
-	return done, d
+	return gone
+}
+
+// sum totals segments and bytes.
+func sum(segs []index.Segment) deleted {
+	d := deleted{segments: len(segs)}
+	for _, s := range segs {
+		d.bytes += s.Bytes
+	}
+	return d
+}
+
+func idsOf(segs []index.Segment) []int64 {
+	ids := make([]int64, len(segs))
+	for i, s := range segs {
+		ids[i] = s.ID
+	}
+	return ids
 }
 
 func cmpErr(first, err error) error {
