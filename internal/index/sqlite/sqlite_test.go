@@ -4,9 +4,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/indextest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func openTest(t testing.TB) *Store {
 	t.Helper()

@@ -50,7 +50,7 @@ var _ index.Index = (*Store)(nil)
 // WAL mode and applies pending migrations. The directory must exist.
 // The special path ":memory:" opens a private in-memory database (tests).
 func Open(ctx context.Context, path string) (*Store, error) {
-	s, err := openPools(path)
+	s, err := openPools(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-func openPools(path string) (*Store, error) {
+func openPools(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open index: invalid path %q", path)
 	}
@@ -83,7 +83,7 @@ func openPools(path string) (*Store, error) {
 	}
 	// Open the writer first so the file exists and is in WAL mode before
 	// query_only readers look at it.
-	if err := write.Ping(); err != nil {
+	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open index: %w", err)
 	}
