@@ -91,7 +91,7 @@ type latmCodec struct {
 	dec      *rtpfragmented.Decoder
 	cPresent bool
 	conf     *mpeg4audio.StreamMuxConfig
-	samples  int64
+	step     int64 // PTS distance between frames
 }
 
 func newLATM(f *format.MPEG4AudioLATM, id int) (codec, media.Track, error) {
@@ -109,7 +109,9 @@ func newLATM(f *format.MPEG4AudioLATM, id int) (codec, media.Track, error) {
 	if !ok {
 		return nil, media.Track{}, nil
 	}
-	return &latmCodec{dec: dec, cPresent: f.CPresent, conf: conf, samples: aacFrameSamples(asc)}, t, nil
+	// with the config in band the RTP clock is 90 kHz, not the sample rate
+	step := aacFrameSamples(asc) * int64(t.ClockRate) / int64(max(asc.SampleRate, 1))
+	return &latmCodec{dec: dec, cPresent: f.CPresent, conf: conf, step: step}, t, nil
 }
 
 func (c *latmCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
@@ -133,7 +135,7 @@ func (c *latmCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
 			frames = append(frames, sub[0][0])
 		}
 	}
-	emitFrames(st, frames, pts, c.samples, pkt)
+	emitFrames(st, frames, pts, c.step, pkt)
 }
 
 // packetCodec delivers each RTP payload as one unit (Opus, G.711).

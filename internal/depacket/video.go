@@ -58,11 +58,10 @@ type videoCodec struct {
 
 	params [paramCount][]byte
 
-	// access-unit timing across the RTP decoder
-	pending bool
-	hasPrev bool
-	prevTS  uint32
-	prevPTS int64
+	// the decoder's unfinished unit (H.264 only), see unitPTS
+	hasBuf bool
+	bufTS  uint32
+	bufPTS int64
 
 	waitKey   bool
 	fallback  bool // the DTS extractor cannot handle this stream: DTS = PTS
@@ -74,20 +73,9 @@ type videoCodec struct {
 }
 
 func (c *videoCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
+	auPTS, flushes := c.unitPTS(pkt, pts)
 	nalus, err := c.dec.Decode(pkt)
-	auPTS, flushed := pts, false
-	if c.spec.flushOnTimestamp && c.pending && c.hasPrev && pkt.Timestamp != c.prevTS {
-		auPTS, flushed = c.prevPTS, true
-	}
-	switch {
-	case err == nil:
-		c.pending = flushed
-	case c.benign(err):
-		c.pending = !isNonStarting(err)
-	default:
-		c.pending = false
-	}
-	c.prevTS, c.prevPTS, c.hasPrev = pkt.Timestamp, pts, true
+	c.trackBuffer(pkt, pts, flushes, err)
 	if err != nil {
 		if !c.benign(err) {
 			st.warn("decode", "dropping undecodable video packets", err)
@@ -96,6 +84,43 @@ func (c *videoCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
 		return
 	}
 	c.handleAU(st, nalus, auPTS, pkt, pts)
+}
+
+// unitPTS returns the PTS of the unit the decoder may complete with pkt.
+// The H.264 decoder also completes a unit when a packet with a new
+// timestamp brings NAL units: it then returns the buffered unit, whose PTS
+// is that of the packets before.
+func (c *videoCodec) unitPTS(pkt *rtp.Packet, pts int64) (int64, bool) {
+	if c.spec.flushOnTimestamp && c.hasBuf && pkt.Timestamp != c.bufTS && h264AddsNALUs(pkt.Payload) {
+		return c.bufPTS, true
+	}
+	return pts, false
+}
+
+// trackBuffer mirrors whether the decoder holds NAL units of an unfinished
+// unit, and their timestamp.
+func (c *videoCodec) trackBuffer(pkt *rtp.Packet, pts int64, flushed bool, err error) {
+	if !c.spec.flushOnTimestamp {
+		return
+	}
+	switch {
+	case err == nil && !flushed:
+		c.hasBuf = false
+	case err == nil || (c.benign(err) && !isNonStarting(err) && h264AddsNALUs(pkt.Payload)):
+		c.hasBuf, c.bufTS, c.bufPTS = true, pkt.Timestamp, pts
+	}
+}
+
+// h264AddsNALUs reports whether an H.264 RTP payload completes NAL units
+// (anything but a non-final FU-A fragment).
+func h264AddsNALUs(p []byte) bool {
+	if len(p) == 0 {
+		return false
+	}
+	if p[0]&0x1f == 28 { // FU-A
+		return len(p) >= 2 && p[1]&0x40 != 0
+	}
+	return true
 }
 
 // handleAU processes one access unit of NAL units.
@@ -269,4 +294,3 @@ func (c *videoCodec) fallbackDTS(pts int64, key bool) (int64, bool) {
 	c.lastDTS, c.hasDTS = pts, true
 	return pts, true
 }
-

@@ -1,0 +1,269 @@
+package depacket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/pmp4"
+	"github.com/pion/rtp"
+
+	"github.com/vigil-video/vigil/internal/media"
+)
+
+// fakeTiming derives PTS from the RTP timestamp (first packet = 0) and
+// optionally reports an NTP time.
+type fakeTiming struct {
+	mu   sync.Mutex
+	base map[*description.Media]uint32
+	ntp  func(pts int64) (time.Time, bool)
+	// origin, when set, is the RTP timestamp of PTS 0 for every media.
+	origin *uint32
+}
+
+func (f *fakeTiming) PacketPTS(medi *description.Media, pkt *rtp.Packet) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.base == nil {
+		f.base = map[*description.Media]uint32{}
+	}
+	b, ok := f.base[medi]
+	if f.origin != nil {
+		b, ok = *f.origin, true
+	}
+	if !ok {
+		b = pkt.Timestamp
+		f.base[medi] = b
+	}
+	return int64(int32(pkt.Timestamp - b)), true
+}
+
+func (f *fakeTiming) PacketNTP(medi *description.Media, pkt *rtp.Packet) (time.Time, bool) {
+	if f.ntp == nil {
+		return time.Time{}, false
+	}
+	pts, _ := f.PacketPTS(medi, pkt)
+	return f.ntp(pts)
+}
+
+// recorder is a Sink that keeps everything.
+type recorder struct {
+	mu     sync.Mutex
+	tracks [][]media.Track
+	units  []*media.AccessUnit
+	fails  []error
+}
+
+func (r *recorder) Tracks(t []media.Track) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tracks = append(r.tracks, t)
+}
+
+func (r *recorder) Unit(au *media.AccessUnit) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.units = append(r.units, au)
+}
+
+func (r *recorder) Fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fails = append(r.fails, err)
+}
+
+// testFrame is one access unit of a fixture, in decoding order.
+type testFrame struct {
+	pts   int64 // 90 kHz
+	key   bool
+	nalus [][]byte
+}
+
+// fixture is a video clip loaded from testdata.
+type fixture struct {
+	vps, sps, pps []byte
+	frames        []testFrame
+}
+
+// loadFixture reads an MP4 fixture (H.264 or H.265) into frames.
+func loadFixture(t testing.TB, path string) fixture {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p pmp4.Presentation
+	if err := p.Unmarshal(bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	tr := p.Tracks[0]
+	var fx fixture
+	switch c := tr.Codec.(type) {
+	case *mp4.CodecH264:
+		fx.sps, fx.pps = c.SPS, c.PPS
+	case *mp4.CodecH265:
+		fx.vps, fx.sps, fx.pps = c.VPS, c.SPS, c.PPS
+	default:
+		t.Fatalf("unexpected codec %T", c)
+	}
+	var dts int64
+	for _, s := range tr.Samples {
+		payload, err := s.GetPayload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var au h264.AVCC
+		if err := au.Unmarshal(payload); err != nil {
+			t.Fatal(err)
+		}
+		pts := (dts + int64(s.PTSOffset)) * 90000 / int64(tr.TimeScale)
+		fx.frames = append(fx.frames, testFrame{pts: pts, key: !s.IsNonSyncSample, nalus: au})
+		dts += int64(s.Duration)
+	}
+	return fx
+}
+
+// rtpOrigin is the RTP timestamp of PTS 0 in video tests; close to the
+// 32-bit limit so that timestamps wrap around.
+const rtpOrigin = 0xfffff000
+
+// encoder turns access units into RTP packets.
+type encoder interface {
+	Encode(au [][]byte) ([]*rtp.Packet, error)
+}
+
+// packetizeFrames encodes frames into packets with RTP timestamp
+// base+pts.
+func packetizeFrames(t testing.TB, enc encoder, frames []testFrame, base uint32) []*rtp.Packet {
+	t.Helper()
+	var out []*rtp.Packet
+	seq := uint16(1000)
+	for _, f := range frames {
+		pkts, err := enc.Encode(f.nalus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			p.Timestamp = base + uint32(f.pts)
+			p.SequenceNumber = seq
+			seq++
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// videoSession builds a Session over one video format.
+func videoSession(t testing.TB, forma format.Format, sink Sink, opts Options) (*Session, *description.Media) {
+	t.Helper()
+	medi := &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{forma}}
+	origin := uint32(rtpOrigin)
+	s, err := New(&description.Session{Medias: []*description.Media{medi}}, &fakeTiming{origin: &origin}, sink, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, medi
+}
+
+// splitAVCC returns the NAL units of an AVCC payload.
+func splitAVCC(t testing.TB, b []byte) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 {
+			t.Fatalf("truncated AVCC length")
+		}
+		n := int(binary.BigEndian.Uint32(b))
+		if n == 0 || 4+n > len(b) {
+			t.Fatalf("bad AVCC length %d of %d", n, len(b)-4)
+		}
+		out = append(out, b[4:4+n])
+		b = b[4+n:]
+	}
+	return out
+}
+
+// bitWriter writes the bits of an H.264 SPS for tests.
+type bitWriter struct {
+	buf  []byte
+	nbit int
+}
+
+func (w *bitWriter) bit(v uint) {
+	if w.nbit%8 == 0 {
+		w.buf = append(w.buf, 0)
+	}
+	if v != 0 {
+		w.buf[len(w.buf)-1] |= 0x80 >> (w.nbit % 8)
+	}
+	w.nbit++
+}
+
+func (w *bitWriter) bits(v uint, n int) {
+	for i := n - 1; i >= 0; i-- {
+		w.bit((v >> i) & 1)
+	}
+}
+
+func (w *bitWriter) ue(v uint) {
+	v++
+	n := 0
+	for x := v; x > 1; x >>= 1 {
+		n++
+	}
+	w.bits(0, n)
+	w.bits(v, n+1)
+}
+
+// makeSPS returns a baseline H.264 SPS NAL unit for a picture of
+// mbW x mbH macroblocks.
+func makeSPS(mbW, mbH uint) []byte {
+	w := &bitWriter{}
+	w.bits(0x67, 8) // NAL header: SPS
+	w.bits(66, 8)   // profile_idc baseline
+	w.bits(0, 8)    // constraint flags
+	w.bits(40, 8)   // level_idc
+	w.ue(0)         // seq_parameter_set_id
+	w.ue(0)         // log2_max_frame_num_minus4
+	w.ue(2)         // pic_order_cnt_type
+	w.ue(1)         // max_num_ref_frames
+	w.bit(0)        // gaps_in_frame_num_value_allowed_flag
+	w.ue(mbW - 1)   // pic_width_in_mbs_minus1
+	w.ue(mbH - 1)   // pic_height_in_map_units_minus1
+	w.bit(1)        // frame_mbs_only_flag
+	w.bit(1)        // direct_8x8_inference_flag
+	w.bit(0)        // frame_cropping_flag
+	w.bit(0)        // vui_parameters_present_flag
+	w.bit(1)        // rbsp_stop_one_bit
+	for w.nbit%8 != 0 {
+		w.bit(0)
+	}
+	return addEmulationPrevention(w.buf)
+}
+
+// addEmulationPrevention inserts 0x03 after two zero bytes followed by a
+// byte <= 3, as an encoder does.
+func addEmulationPrevention(b []byte) []byte {
+	out := make([]byte, 0, len(b)+8)
+	zeros := 0
+	for _, c := range b {
+		if zeros >= 2 && c <= 3 {
+			out = append(out, 3)
+			zeros = 0
+		}
+		out = append(out, c)
+		if c == 0 {
+			zeros++
+		} else {
+			zeros = 0
+		}
+	}
+	return out
+}
