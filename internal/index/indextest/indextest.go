@@ -6,11 +6,14 @@
 // backend-neutral rules, which it checks:
 //   - times are stored with microsecond precision and returned in UTC;
 //   - empty ids, cameras and paths are index.ErrInvalid;
-//   - Segments and Gaps select rows with Start < to and End > from;
+//   - Segments and Gaps select rows with Start < to and End > from, and an
+//     empty window (from >= to) selects nothing;
 //   - segment paths are unique (index.ErrConflict);
 //   - CommitSegments is all-or-nothing: an unknown id is ErrNotFound and a
 //     segment that is no longer open is ErrConflict;
-//   - ListEvents' From and To select Start in [From, To);
+//   - ListEvents' From and To select Start in [From, To), pages are newest
+//     first by (Start, ID), and a malformed cursor is index.ErrInvalid;
+//   - AddEvent fills an empty Site from the camera's site;
 //   - DeleteGapsBefore with an empty camera applies to every camera.
 package indextest
 
