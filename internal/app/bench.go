@@ -2,10 +2,42 @@ package app
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/bench"
 )
 
+// runBench runs `vigil bench`: the recording load benchmark, for one or
+// more stream counts (--streams 50,100,200).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench: not built yet")
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	streams := fs.String("streams", "50", "comma-separated stream counts")
+	warmup := fs.Duration("warmup", 10*time.Second, "time before the measured window")
+	window := fs.Duration("window", 30*time.Second, "measured window")
+	clip := fs.String("clip", "", "H.264 clip to push (default: 1080p 4 Mbit/s made from the built-in footage)")
+	data := fs.String("data", "", "hub data dir (default: temporary)")
+	keep := fs.Bool("keep", false, "keep the data dir")
+	verify := fs.Bool("verify", true, "count every stream's recorded frames with ffprobe")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(*streams, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("bad stream count %q", s)
+		}
+		res, err := bench.Run(ctx, bench.Config{Streams: n, Warmup: *warmup, Window: *window, Clip: *clip,
+			Data: *data, Keep: *keep, Verify: *verify}, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, res)
+	}
+	return nil
 }
