@@ -28,10 +28,10 @@ func TestAuthenticationMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name      string
-		c         cred
-		hdr       []string
-		want      int
+		name string
+		c    cred
+		hdr  []string
+		want int
 	}{
 		{name: "none", c: noCred, want: 401},
 		{name: "none from script", c: noCred, hdr: []string{"X-Requested-With", "fetch"}, want: 401},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -28,6 +29,11 @@ func parseSource(s string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" || u.Opaque != "" {
 		return nil, badRequest("source: must name a host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, badRequest("source: invalid port")
+		}
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
 		return nil, badRequest("source: must not contain whitespace")
