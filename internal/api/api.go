@@ -69,7 +69,8 @@ type Deps struct {
 	// Registry receives the HTTP metrics and is served on /metrics. It
 	// defaults to a new empty registry.
 	Registry *prometheus.Registry
-	// Logger defaults to discarding.
+	// Logger defaults to discarding. The caller adds identity attributes
+	// (component=api).
 	Logger *slog.Logger
 	// Ready reports readiness for /readyz. It defaults to always ready.
 	Ready func() bool
@@ -124,7 +125,6 @@ func (a *API) setDefaults() {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	a.log = a.log.With("component", "api")
 	if a.ready == nil {
 		a.ready = func() bool { return true }
 	}

@@ -53,7 +53,8 @@ func (c Config) withDefaults() Config {
 type Deps struct {
 	// Store is required.
 	Store Store
-	// Logger defaults to discarding.
+	// Logger defaults to discarding. The caller adds identity attributes
+	// (component=auth).
 	Logger *slog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
@@ -94,7 +95,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return &Service{
 		cfg:       cfg,
 		store:     deps.Store,
-		log:       deps.Logger.With("component", "auth"),
+		log:       deps.Logger,
 		now:       deps.Now,
 		limiter:   newLimiter(cfg.LoginBurst, cfg.LoginWindow, cfg.MaxTrackedLogins, deps.Now),
 		dummyHash: dummy,
