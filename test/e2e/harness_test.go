@@ -202,6 +202,22 @@ func (h *hubProc) waitState(id, want string, within time.Duration) cameraStatus 
 	return c
 }
 
+// waitError polls a camera until its status carries an error.
+func (h *hubProc) waitError(id string, within time.Duration) cameraStatus {
+	h.t.Helper()
+	deadline := time.Now().Add(within)
+	var c cameraStatus
+	for time.Now().Before(deadline) {
+		h.api("GET", "/api/v1/cameras/"+id, nil, &c, 200)
+		if c.Status.Error != "" {
+			return c
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	h.t.Fatalf("camera %s (%s) shows no error after %v", id, c.Status.State, within)
+	return c
+}
+
 type timeline struct {
 	Spans []struct{ Start, End time.Time } `json:"spans"`
 	Gaps  []struct {
