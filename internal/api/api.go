@@ -76,6 +76,9 @@ type Deps struct {
 	Ready func() bool
 	// Now is the clock. It defaults to time.Now.
 	Now func() time.Time
+	// Routes are extra routes of other packages, served after the API's
+	// own; a pattern that conflicts with another is an error.
+	Routes []Route
 }
 
 // API is the HTTP API. It holds no goroutines: serve Handler with an
@@ -111,11 +114,29 @@ func New(cfg Config, deps Deps) (*API, error) {
 		return nil, err
 	}
 	a.metrics = m
-	for _, rt := range a.routes() {
-		a.mux.Handle(rt.pattern(), a.wrap(rt))
+	if err := a.register(deps.Routes); err != nil {
+		return nil, err
 	}
 	a.handler = a.middleware(http.HandlerFunc(a.dispatch))
 	return a, nil
+}
+
+// register adds the built-in routes and the extra ones to the mux.
+func (a *API) register(extra []Route) error {
+	table := a.routes()
+	for _, x := range extra {
+		rt, err := a.extraRoute(x)
+		if err != nil {
+			return err
+		}
+		table = append(table, rt)
+	}
+	for _, rt := range table {
+		if err := a.handle(rt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *API) setDefaults() {
