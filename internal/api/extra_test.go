@@ -14,6 +14,7 @@ func TestExtraRoutes(t *testing.T) {
 		Handler: func(w http.ResponseWriter, _ *http.Request, req Request) {
 			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 			_, _ = w.Write([]byte("#EXTM3U\n# " + req.Camera.ID + " for " + req.Principal.Username + "\n"))
+			w.(http.Flusher).Flush()
 		}}
 	keys := Route{Method: "GET", Path: "/api/v1/keys/export.pem",
 		Handler: func(w http.ResponseWriter, _ *http.Request, _ Request) {

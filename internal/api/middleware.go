@@ -76,6 +76,16 @@ func (w *respWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Flush implements http.Flusher for handlers that stream (extra routes).
+func (w *respWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if !w.wrote {
+			w.code, w.wrote = http.StatusOK, true
+		}
+		f.Flush()
+	}
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
