@@ -38,14 +38,18 @@ func (r *Retention) diskRetention(ctx context.Context, now time.Time, p Policy) 
 	high := r.cfg.HighWatermark
 	var total, early deleted
 	var used, size uint64
-	for range r.cfg.MaxBatches {
+	var headroom uint64
+	for i := range r.cfg.MaxBatches {
 		var ok bool
 		var err error
 		used, size, ok, err = r.usage(ctx)
 		if err != nil || !ok {
 			return err
 		}
-		d, e, more, err := r.diskBatch(ctx, now, p, used, size, high)
+		if i == 0 {
+			headroom = r.headroom(now, used, size)
+		}
+		d, e, more, err := r.diskBatch(ctx, now, p, used+headroom, size, high)
 		total.add(d)
 		early.add(e)
 		if err != nil {
@@ -56,7 +60,23 @@ func (r *Retention) diskRetention(ctx context.Context, now time.Time, p Policy) 
 		}
 		high = r.cfg.LowWatermark // keep going until below low
 	}
+	if after, _, ok, err := r.usage(ctx); err == nil && ok {
+		r.lastUsed, r.lastAt = after, now
+	}
 	return r.reportEarly(ctx, now, total, early, used, size)
+}
+
+// headroom is how much usage is expected to grow before the next pass: the
+// growth seen since the previous pass, doubled for jitter and capped at
+// half the gap between the watermarks. Acting on used+headroom keeps usage
+// under the high watermark between passes, not just after them.
+func (r *Retention) headroom(now time.Time, used, size uint64) uint64 {
+	if r.lastAt.IsZero() || used <= r.lastUsed || now.Sub(r.lastAt) <= 0 {
+		return 0
+	}
+	perPass := float64(used-r.lastUsed) * float64(r.cfg.Interval) / float64(now.Sub(r.lastAt))
+	limit := (r.cfg.HighWatermark - r.cfg.LowWatermark) * float64(size) / 2
+	return uint64(min(2*perPass, limit))
 }
 
 // diskBatch plans and deletes one batch; more reports whether another

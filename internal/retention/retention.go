@@ -120,6 +120,8 @@ type Retention struct {
 	mu        sync.Mutex // serializes passes
 	recovered bool       // SegmentDeleting rows left by a crash were finished
 	stuck     bool       // warned that disk pressure found nothing to delete
+	lastUsed  uint64     // usage after the previous disk pass
+	lastAt    time.Time  // when it was measured
 
 	passes, segments, bytes, early, blobErrs atomic.Uint64
 }
