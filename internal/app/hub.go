@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/internal/config"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
+	"github.com/vigil-video/vigil/internal/ingest"
 	"github.com/vigil-video/vigil/internal/obs"
 	"github.com/vigil-video/vigil/internal/record"
 )
@@ -38,6 +39,7 @@ type hub struct {
 	reg     *prometheus.Registry
 	httpLn  net.Listener
 	handler http.Handler
+	rtsp    *ingest.Server
 	extra   []component // ingest, retention, ... (see hub_components.go)
 	ready   atomic.Bool
 }
@@ -50,37 +52,42 @@ type component struct {
 
 // newHub opens the data dir and index, bootstraps the admin user, recovers
 // recordings and binds the listeners. Nothing runs until Run.
-func newHub(ctx context.Context, cfg *config.Config, stdout io.Writer) (h *hub, err error) {
+func newHub(ctx context.Context, cfg *config.Config, stdout io.Writer) (*hub, error) {
 	log, err := obs.NewLogger(os.Stderr, cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return nil, err
 	}
-	h = &hub{cfg: cfg, log: log, reg: obs.NewRegistry()}
-	defer func() {
-		if err != nil {
-			h.close()
-		}
-	}()
-	if h.dir, err = openDataDir(cfg.Data); err != nil {
+	h := &hub{cfg: cfg, log: log, reg: obs.NewRegistry()}
+	if err := h.open(ctx, stdout); err != nil {
+		h.close()
 		return nil, err
+	}
+	return h, nil
+}
+
+// open builds every component; on error the caller closes what was opened.
+func (h *hub) open(ctx context.Context, stdout io.Writer) (err error) {
+	cfg, log := h.cfg, h.log
+	if h.dir, err = openDataDir(cfg.Data); err != nil {
+		return err
 	}
 	if h.idx, err = sqlite.Open(ctx, h.dir.indexPath()); err != nil {
-		return nil, fmt.Errorf("open index: %w", err)
+		return fmt.Errorf("open index: %w", err)
 	}
 	if err = h.openAuth(ctx, stdout); err != nil {
-		return nil, err
+		return err
 	}
 	if h.blobs, err = blobfs.New(h.dir.recordingsPath()); err != nil {
-		return nil, err
+		return err
 	}
 	rep, err := record.Recover(ctx, h.idx, h.blobs, log.With("component", "recover"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	log.Info("recordings reconciled", "repaired", rep.Repaired, "reindexed", rep.Reindexed, "missing", rep.Missing,
 		"quarantined", rep.Quarantined, "truncated_bytes", rep.TruncatedBytes)
 	if err = seedInventory(ctx, h.idx, cfg); err != nil {
-		return nil, err
+		return err
 	}
 	h.writer = record.NewWriter(record.Config{
 		SegmentDuration: cfg.Record.Segment.D(), FragmentDuration: cfg.Record.Fragment.D(),
@@ -89,12 +96,12 @@ func newHub(ctx context.Context, cfg *config.Config, stdout io.Writer) (h *hub, 
 	h.cams = camera.New(camera.Deps{Index: h.idx, Writer: h.writer, Sources: h.pullSource, Log: log})
 	h.registerMetrics()
 	if err = h.buildComponents(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if h.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
-		return nil, fmt.Errorf("listen http: %w", err)
+		return fmt.Errorf("listen http: %w", err)
 	}
-	return h, nil
+	return nil
 }
 
 func (h *hub) openAuth(ctx context.Context, stdout io.Writer) error {

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/index"
+	"github.com/vigil-video/vigil/internal/ingest"
 	"github.com/vigil-video/vigil/internal/retention"
 	rtspsrc "github.com/vigil-video/vigil/internal/source/rtsp"
 	"github.com/vigil-video/vigil/internal/stream"
@@ -42,10 +44,28 @@ func (h *hub) buildComponents(ctx context.Context) error {
 		Logger: h.log.With("component", "retention"),
 	})
 	h.extra = append(h.extra, component{name: "retention", run: ret.Run})
+	host, _, _ := net.SplitHostPort(h.cfg.RTSP)
+	h.rtsp, err = ingest.New(ingest.Config{Addr: h.cfg.RTSP, UDPAddr: net.JoinHostPort(host, "0")}, ingest.Deps{
+		Auth: newRTSPAuth(h.auth, h.cams), Streams: rtspStreams{h.cams}, Logger: h.log.With("component", "ingest"),
+	})
+	if err != nil {
+		return err
+	}
+	h.extra = append(h.extra, component{name: "rtsp", run: h.rtsp.Run})
 	return nil
 }
 
-func (h *hub) rtspAddr() string { return h.cfg.RTSP }
+// rtspAddr waits for the RTSP server to listen and returns its address.
+func (h *hub) rtspAddr() string {
+	select {
+	case <-h.rtsp.Ready():
+	case <-time.After(10 * time.Second):
+	}
+	if a := h.rtsp.Addr(); a != "" {
+		return a
+	}
+	return h.cfg.RTSP
+}
 
 // runtime adapts camera.Manager to the API's Runtime.
 type runtime struct{ m *camera.Manager }

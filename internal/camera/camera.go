@@ -225,3 +225,14 @@ func (m *Manager) PushStream(id string) (*stream.Stream, error) {
 	}
 	return c.st, nil
 }
+
+// Site returns the site of camera id.
+func (m *Manager) Site(id string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cams[id]
+	if c == nil {
+		return "", false
+	}
+	return c.conf.Site, true
+}

@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/auth"
+	"github.com/vigil-video/vigil/internal/camera"
+	"github.com/vigil-video/vigil/internal/ingest"
+	"github.com/vigil-video/vigil/internal/stream"
+)
+
+// rtspAuthTTL is how long a verified RTSP credential is trusted without
+// verifying it again (password hashing is deliberately slow; RTSP clients
+// send credentials with every request).
+const rtspAuthTTL = time.Minute
+
+// rtspAuth checks RTSP credentials: a user's password or a bearer token
+// (as the password, any user name). Publishing needs the manage
+// permission; reading needs live, within the user's sites.
+type rtspAuth struct {
+	svc  *auth.Service
+	cams *camera.Manager
+
+	mu    sync.Mutex
+	cache map[[32]byte]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	p       auth.Principal
+	expires time.Time
+}
+
+func newRTSPAuth(svc *auth.Service, cams *camera.Manager) *rtspAuth {
+	return &rtspAuth{svc: svc, cams: cams, cache: map[[32]byte]cachedPrincipal{}}
+}
+
+// AuthenticateRTSP implements ingest.Authenticator.
+func (a *rtspAuth) AuthenticateRTSP(user, pass, cameraID string, action ingest.Action) bool {
+	if pass == "" {
+		return false
+	}
+	p, ok := a.principal(user, pass)
+	if !ok {
+		return false
+	}
+	site, ok := a.cams.Site(cameraID)
+	if !ok || !p.CanSeeSite(site) {
+		return false
+	}
+	switch action {
+	case ingest.ActionPublish:
+		return p.Can(auth.PermManage)
+	case ingest.ActionRead:
+		return p.Can(auth.PermLive)
+	}
+	return false
+}
+
+func (a *rtspAuth) principal(user, pass string) (auth.Principal, bool) {
+	key := sha256.Sum256([]byte(user + "\x00" + pass))
+	now := time.Now()
+	a.mu.Lock()
+	c, ok := a.cache[key]
+	a.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.p, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := a.svc.AuthenticateToken(ctx, pass)
+	if err != nil {
+		p, err = a.svc.AuthenticateBasic(ctx, user, pass, "rtsp")
+	}
+	if err != nil {
+		return auth.Principal{}, false
+	}
+	a.mu.Lock()
+	if len(a.cache) > 10000 {
+		clear(a.cache)
+	}
+	a.cache[key] = cachedPrincipal{p: p, expires: now.Add(rtspAuthTTL)}
+	a.mu.Unlock()
+	return p, true
+}
+
+// rtspStreams adapts camera.Manager to ingest.Streams.
+type rtspStreams struct{ m *camera.Manager }
+
+func (s rtspStreams) PushStream(id string) (*stream.Stream, error) {
+	st, err := s.m.PushStream(id)
+	switch {
+	case errors.Is(err, camera.ErrUnknownCamera):
+		return nil, fmt.Errorf("%w: %s", ingest.ErrUnknownCamera, id)
+	case errors.Is(err, camera.ErrPulled):
+		return nil, fmt.Errorf("%w: %s", ingest.ErrNotPushable, id)
+	}
+	return st, err
+}
+
+func (s rtspStreams) LiveStream(id string) (*stream.Stream, error) {
+	st, ok := s.m.Stream(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ingest.ErrUnknownCamera, id)
+	}
+	return st, nil
+}
