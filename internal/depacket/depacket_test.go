@@ -198,11 +198,13 @@ func TestBadParameterSets(t *testing.T) {
 		bandSPS []byte
 		wantRes bool // ErrResolution rather than a parse error
 		atNew   bool
+		dropped bool // the unit is dropped, the session goes on
 	}{
 		{name: "absurd resolution in sdp", sdpSPS: huge, wantRes: true, atNew: true},
 		{name: "absurd resolution in band", bandSPS: huge, wantRes: true},
 		{name: "unparsable sps in band", bandSPS: garbage},
 		{name: "unparsable sps in sdp is ignored", sdpSPS: garbage},
+		{name: "unparsable sps in band after a good one is dropped", sdpSPS: makeSPS(20, 15), bandSPS: garbage, dropped: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +231,12 @@ func TestBadParameterSets(t *testing.T) {
 			}
 			s.HandleRTP(medi, forma, &rtp.Packet{Header: rtp.Header{Marker: true, Timestamp: 1},
 				Payload: stapA(tt.bandSPS, pps, []byte{0x65, 0x88, 0x84})})
+			if tt.dropped {
+				if len(rec.fails) != 0 || s.Stats().Dropped != 1 {
+					t.Fatalf("fails %v, dropped %d", rec.fails, s.Stats().Dropped)
+				}
+				return
+			}
 			if len(rec.fails) != 1 || !errors.As(rec.fails[0], &pe) || errors.Is(rec.fails[0], ErrResolution) != tt.wantRes {
 				t.Fatalf("fails = %v", rec.fails)
 			}

@@ -10,6 +10,10 @@ import (
 	"github.com/vigil-video/vigil/internal/media"
 )
 
+// maxBadSPS is how many unusable in-band SPSs in a row are dropped, while
+// a good one is known, before the session fails.
+const maxBadSPS = 3
+
 // Parameter-set slots of videoCodec.params.
 const (
 	paramVPS = iota
@@ -64,6 +68,7 @@ type videoCodec struct {
 	bufPTS int64
 
 	waitKey   bool
+	badSPS    int  // unusable SPSs in a row, see setParams
 	fallback  bool // the DTS extractor cannot handle this stream: DTS = PTS
 	lastDTS   int64
 	hasDTS    bool
@@ -150,8 +155,8 @@ func (c *videoCodec) handleAU(st *trackState, nalus [][]byte, pts int64, pkt *rt
 }
 
 // collect splits nalus into parameter sets (applied to the track) and the
-// frame's other NAL units (c.frame). It returns false when the session
-// failed on bad parameter sets.
+// frame's other NAL units (c.frame). It returns false when the unit must
+// be dropped (bad parameter sets).
 func (c *videoCodec) collect(st *trackState, nalus [][]byte) bool {
 	c.frame = c.frame[:0]
 	c.fresh = [paramCount][]byte{}
@@ -184,10 +189,20 @@ func (c *videoCodec) setParams(st *trackState, fresh [paramCount][]byte) bool {
 		}
 	}
 	w, h, err := c.checkSPS(next[paramSPS])
+	if err != nil && c.params[paramSPS] != nil && c.badSPS < maxBadSPS {
+		// a corrupt SPS while a good one is known: drop units until a
+		// keyframe brings usable parameter sets again
+		c.badSPS++
+		c.waitKey = true
+		st.warn("sps", "dropping a unit with an unusable SPS", err)
+		st.drop()
+		return false
+	}
 	if err != nil {
 		st.fail(&ParamsError{Track: st.id, Codec: c.spec.codec, Err: err})
 		return false
 	}
+	c.badSPS = 0
 	c.params = next
 	st.updateTrack(func(t *media.Track) bool {
 		t.VPS, t.SPS, t.PPS = next[paramVPS], next[paramSPS], next[paramPPS]
