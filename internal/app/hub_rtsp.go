@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +27,9 @@ type rtspAuth struct {
 	svc  *auth.Service
 	cams *camera.Manager
 
-	mu    sync.Mutex
-	cache map[[32]byte]cachedPrincipal
+	mu       sync.Mutex
+	cache    map[[32]byte]cachedPrincipal
+	inflight map[[32]byte]chan struct{}
 }
 
 type cachedPrincipal struct {
@@ -36,7 +38,7 @@ type cachedPrincipal struct {
 }
 
 func newRTSPAuth(svc *auth.Service, cams *camera.Manager) *rtspAuth {
-	return &rtspAuth{svc: svc, cams: cams, cache: map[[32]byte]cachedPrincipal{}}
+	return &rtspAuth{svc: svc, cams: cams, cache: map[[32]byte]cachedPrincipal{}, inflight: map[[32]byte]chan struct{}{}}
 }
 
 // AuthenticateRTSP implements ingest.Authenticator.
@@ -61,31 +63,54 @@ func (a *rtspAuth) AuthenticateRTSP(user, pass, cameraID string, action ingest.A
 	return false
 }
 
+// principal verifies credentials, at most once at a time per credential
+// pair (the publishers of a gateway connect together), and caches success.
 func (a *rtspAuth) principal(user, pass string) (auth.Principal, bool) {
 	key := sha256.Sum256([]byte(user + "\x00" + pass))
-	now := time.Now()
-	a.mu.Lock()
-	c, ok := a.cache[key]
-	a.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c.p, true
+	for {
+		a.mu.Lock()
+		if c, ok := a.cache[key]; ok && time.Now().Before(c.expires) {
+			a.mu.Unlock()
+			return c.p, true
+		}
+		wait, busy := a.inflight[key]
+		if !busy {
+			done := make(chan struct{})
+			a.inflight[key] = done
+			a.mu.Unlock()
+			p, ok := a.verify(user, pass)
+			a.mu.Lock()
+			delete(a.inflight, key)
+			if ok {
+				if len(a.cache) > 10000 {
+					clear(a.cache)
+				}
+				a.cache[key] = cachedPrincipal{p: p, expires: time.Now().Add(rtspAuthTTL)}
+			}
+			a.mu.Unlock()
+			close(done)
+			return p, ok
+		}
+		a.mu.Unlock()
+		<-wait
+		a.mu.Lock()
+		_, cached := a.cache[key]
+		a.mu.Unlock()
+		if !cached {
+			return auth.Principal{}, false // the same credentials just failed
+		}
 	}
+}
+
+func (a *rtspAuth) verify(user, pass string) (auth.Principal, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	p, err := a.svc.AuthenticateToken(ctx, pass)
-	if err != nil {
-		p, err = a.svc.AuthenticateBasic(ctx, user, pass, "rtsp")
+	if strings.HasPrefix(pass, auth.TokenPrefix) {
+		p, err := a.svc.AuthenticateToken(ctx, pass)
+		return p, err == nil
 	}
-	if err != nil {
-		return auth.Principal{}, false
-	}
-	a.mu.Lock()
-	if len(a.cache) > 10000 {
-		clear(a.cache)
-	}
-	a.cache[key] = cachedPrincipal{p: p, expires: now.Add(rtspAuthTTL)}
-	a.mu.Unlock()
-	return p, true
+	p, err := a.svc.AuthenticateBasic(ctx, user, pass, "rtsp")
+	return p, err == nil
 }
 
 // rtspStreams adapts camera.Manager to ingest.Streams.
