@@ -119,9 +119,9 @@ func ParseAnnexB(b []byte, fps float64) (*Clip, error) {
 	if fps <= 0 || fps > 1000 {
 		return nil, fmt.Errorf("invalid fps %v", fps)
 	}
-	var nalus h264.AnnexB
-	if err := nalus.Unmarshal(b); err != nil {
-		return nil, fmt.Errorf("parse annex-b: %w", err)
+	nalus := splitAnnexB(b)
+	if len(nalus) == 0 {
+		return nil, fmt.Errorf("parse annex-b: %w", ErrNoVideo)
 	}
 	c := &Clip{}
 	var cur [][]byte
@@ -145,6 +145,37 @@ func ParseAnnexB(b []byte, fps float64) (*Clip, error) {
 	flush()
 	c.Duration = int64(float64(len(c.Frames)) * ClockRate / fps)
 	return c, c.finish()
+}
+
+// splitAnnexB returns the NAL units between start codes (00 00 01 or
+// 00 00 00 01), trailing zero bytes removed. Bytes before the first start
+// code are ignored.
+func splitAnnexB(b []byte) [][]byte {
+	var out [][]byte
+	start := -1
+	for i := 0; i+2 < len(b); {
+		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
+			i++
+			continue
+		}
+		if start >= 0 {
+			out = appendNALU(out, b[start:i])
+		}
+		i += 3
+		start = i
+	}
+	if start >= 0 {
+		out = appendNALU(out, b[start:])
+	}
+	return out
+}
+
+func appendNALU(out [][]byte, n []byte) [][]byte {
+	n = bytes.TrimRight(n, "\x00")
+	if len(n) == 0 {
+		return out
+	}
+	return append(out, n)
 }
 
 func (c *Clip) takeParams(n []byte) {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/auth"
@@ -38,6 +37,10 @@ type PushConfig struct {
 	Clip *Clip
 	// Timeout bounds each request and each write. It defaults to 10 s.
 	Timeout time.Duration
+	// Tick is how often the senders wake up to send the frames that are
+	// due: frames leave up to Tick late. Longer ticks cost less CPU (most
+	// of the cost is waking up). It defaults to 20 ms.
+	Tick time.Duration
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 }
@@ -54,8 +57,10 @@ type PushResult struct {
 
 // Push publishes cfg.Cameras streams to the hub with ANNOUNCE, SETUP (TCP
 // interleaved) and RECORD, looping the clip in real time, until ctx ends
-// or every stream failed. Each frame goes out in one write. It returns the
-// per-stream counts and the streams' errors joined.
+// or every stream failed. Each frame goes out in one write; a few sender
+// goroutines (one per CPU) pace all the streams, so the generator costs
+// little per stream. It returns the per-stream counts and the streams'
+// errors joined.
 func Push(ctx context.Context, cfg PushConfig) (PushResult, error) {
 	p, err := newPusher(cfg)
 	if err != nil {
@@ -63,19 +68,74 @@ func Push(ctx context.Context, cfg PushConfig) (PushResult, error) {
 	}
 	n := p.cameras
 	res := PushResult{Frames: make([]uint64, n), Errs: make([]error, n)}
-	counts := make([]atomic.Uint64, n)
+	streams := p.connectAll(ctx, res.Errs)
+	var readers sync.WaitGroup
+	for _, s := range streams {
+		readers.Go(s.c.discardReplies)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		for _, s := range streams {
+			_ = s.c.nc.SetDeadline(time.Now())
+		}
+	})
+	p.runShards(ctx, streams)
+	stop()
+	for _, s := range streams {
+		s.c.teardown()
+		s.c.nc.Close()
+		res.Frames[s.i] = s.frames
+		if s.err != nil && ctx.Err() == nil {
+			res.Errs[s.i] = fmt.Errorf("push %s: %w", s.c.url.Path, s.err)
+		}
+	}
+	readers.Wait()
+	return res, errors.Join(res.Errs...)
+}
+
+// connectAll opens and sets up every stream, a few at a time; failures
+// are stored in errs.
+func (p *pusher) connectAll(ctx context.Context, errs []error) []*pushStream {
+	var mu sync.Mutex
+	var streams []*pushStream
 	var wg sync.WaitGroup
-	for i := range n {
+	sem := make(chan struct{}, 32)
+	for i := range p.cameras {
 		wg.Go(func() {
-			res.Errs[i] = p.stream(ctx, i, &counts[i])
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c, err := p.connect(ctx, i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			streams = append(streams, newPushStream(c, i))
 		})
 	}
 	wg.Wait()
-	for i := range counts {
-		res.Frames[i] = counts[i].Load()
-	}
-	return res, errors.Join(res.Errs...)
+	return streams
 }
+
+// connect dials and sets up stream i.
+func (p *pusher) connect(ctx context.Context, i int) (*pushConn, error) {
+	u := p.streamURL(i)
+	d := net.Dialer{Timeout: p.timeout}
+	nc, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", u.Path, err)
+	}
+	c := &pushConn{nc: nc, br: bufio.NewReader(nc), p: p, url: u}
+	if err := c.handshake(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("push %s: %w", u.Path, err)
+	}
+	return c, nil
+}
+
+// discardReplies reads and drops what the server sends (RTCP, replies)
+// until the connection closes.
+func (c *pushConn) discardReplies() { _, _ = io.Copy(io.Discard, c.br) }
 
 // pusher holds what the streams share.
 type pusher struct {
@@ -85,6 +145,7 @@ type pusher struct {
 	user    string
 	pass    string
 	timeout time.Duration
+	tick    time.Duration
 	log     *slog.Logger
 	clip    *Clip
 	tmpl    []frameTemplate
@@ -99,7 +160,7 @@ func newPusher(cfg PushConfig) (*pusher, error) {
 	}
 	p := &pusher{
 		target: u.CloneWithoutCredentials(), cameras: max(cfg.Cameras, 1), prefix: cfg.Prefix,
-		user: cfg.User, pass: cfg.Pass, timeout: cfg.Timeout, log: cfg.Logger, clip: cfg.Clip,
+		user: cfg.User, pass: cfg.Pass, timeout: cfg.Timeout, tick: cfg.Tick, log: cfg.Logger, clip: cfg.Clip,
 	}
 	if p.user == "" && u.User != nil {
 		p.user = u.User.Username()
@@ -125,6 +186,9 @@ func (p *pusher) setDefaults() {
 	}
 	if p.timeout <= 0 {
 		p.timeout = 10 * time.Second
+	}
+	if p.tick <= 0 {
+		p.tick = 20 * time.Millisecond
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -193,36 +257,6 @@ func (p *pusher) streamURL(i int) *base.URL {
 	u := p.target.CloneWithoutCredentials()
 	u.Path = "/" + p.prefix + strconv.Itoa(i+1)
 	return u
-}
-
-// stream publishes stream i until ctx ends or the connection fails.
-func (p *pusher) stream(ctx context.Context, i int, frames *atomic.Uint64) error {
-	u := p.streamURL(i)
-	d := net.Dialer{Timeout: p.timeout}
-	nc, err := d.DialContext(ctx, "tcp", u.Host)
-	if err != nil {
-		return fmt.Errorf("push %s: %w", u.Path, err)
-	}
-	c := &pushConn{nc: nc, br: bufio.NewReader(nc), p: p, url: u}
-	defer nc.Close()
-	if err := c.handshake(ctx); err != nil {
-		return fmt.Errorf("push %s: %w", u.Path, err)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
-	defer stop()
-	done := make(chan struct{})
-	go func() { // discard whatever the server sends (RTCP, keep-alive replies)
-		defer close(done)
-		_, _ = io.Copy(io.Discard, c.br)
-	}()
-	err = c.send(ctx, i, frames)
-	c.teardown()
-	nc.Close()
-	<-done
-	if err != nil {
-		return fmt.Errorf("push %s: %w", u.Path, err)
-	}
-	return nil
 }
 
 // pushConn is one publishing RTSP connection.
