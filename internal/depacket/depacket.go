@@ -51,10 +51,12 @@ type ParamsError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *ParamsError) Error() string {
 	return fmt.Sprintf("track %d (%s): invalid parameter sets: %v", e.Track, e.Codec, e.Err)
 }
 
+// Unwrap returns Err.
 func (e *ParamsError) Unwrap() error { return e.Err }
 
 // Timing gives the presentation time of a packet. *gortsplib.Client and

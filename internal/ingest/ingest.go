@@ -37,6 +37,7 @@ const (
 	ActionRead
 )
 
+// String returns "publish" or "read".
 func (a Action) String() string {
 	switch a {
 	case ActionPublish:

@@ -162,7 +162,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 // permanentError marks an error that must not be retried.
 type permanentError struct{ err error }
 
+// Error implements error.
 func (e *permanentError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *permanentError) Unwrap() error { return e.err }
 
 // Permanent wraps err so that Run stops retrying and returns it. Use it for

@@ -113,6 +113,7 @@ type lockedWriter struct {
 	b  *bytes.Buffer
 }
 
+// Write implements io.Writer.
 func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -34,4 +35,35 @@ func TestPushArgs(t *testing.T) {
 			t.Errorf("args %q lack %q", args, want)
 		}
 	}
+}
+
+func TestFFprobeFile(t *testing.T) {
+	r := FFprobe(t, "../../assets/clip/clip.mp4")
+	v := r.Video()
+	if v.CodecName != "h264" || v.Frames() != 200 || r.Duration() < 19.9 || r.DecodeErrors != "" {
+		t.Fatalf("probe %+v, duration %v, errors %q", v, r.Duration(), r.DecodeErrors)
+	}
+	bad := t.TempDir() + "/bad.mp4"
+	if err := os.WriteFile(bad, []byte("\x00\x00\x00\x18ftypisom garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ft := &fatalRecorder{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		FFprobe(ft, bad)
+	}()
+	if !ft.failed {
+		t.Fatal("FFprobe accepted a broken file")
+	}
+}
+
+// fatalRecorder records Fatalf instead of stopping the test.
+type fatalRecorder struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fatalRecorder) Fatalf(string, ...any) {
+	f.failed = true
+	panic("fatal")
 }

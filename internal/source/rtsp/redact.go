@@ -63,6 +63,7 @@ type redactedError struct {
 	secrets []string
 }
 
+// Error implements error, without the secrets.
 func (e *redactedError) Error() string {
 	msg := e.err.Error()
 	for i, s := range e.secrets {
@@ -76,6 +77,7 @@ func (e *redactedError) Error() string {
 	return msg
 }
 
+// Unwrap returns the original error (whose text may hold secrets).
 func (e *redactedError) Unwrap() error { return e.err }
 
 // redactError wraps err so that its text never shows rawURL's secrets.
