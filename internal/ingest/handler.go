@@ -20,10 +20,11 @@ type handler struct{ s *Server }
 
 // publisher is the state of a publishing session (its user data).
 type publisher struct {
-	camera string
-	user   string
-	sink   *depacket.StreamSink
-	dp     *depacket.Session
+	camera    string
+	user      string
+	sink      *depacket.StreamSink
+	dp        *depacket.Session
+	recording bool // RECORD was accepted
 }
 
 // reader is the state of a reading session (its user data).
@@ -79,7 +80,11 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	dp, err := depacket.New(ctx.Description, ctx.Session, sink, opts)
 	if err != nil {
 		h.s.log.Warn("publish refused: unusable media", "camera", camera, "user", user, "error", err.Error())
-		return respond(base.StatusUnsupportedMediaType), nil
+		h.s.deps.Observer.PublishEnded(camera, err)
+		if errors.Is(err, depacket.ErrNoTracks) {
+			return respond(base.StatusUnsupportedMediaType), nil
+		}
+		return respond(base.StatusBadRequest), nil
 	}
 	ctx.Session.SetUserData(&publisher{camera: camera, user: user, sink: sink, dp: dp})
 	return respond(base.StatusOK), nil
@@ -104,8 +109,10 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	ctx.Session.OnPacketRTPAny(func(medi *description.Media, forma format.Format, pkt *rtp.Packet) {
 		pub.dp.HandleRTP(medi, forma, pkt)
 	})
+	pub.recording = true
 	session := ctx.Session
 	h.s.goOwned(func(runCtx context.Context) { h.watchPublisher(runCtx, session, pub) })
+	h.s.deps.Observer.PublishStarted(pub.camera, pub.user)
 	h.s.log.Info("publisher started", "camera", pub.camera, "user", pub.user,
 		"remote", ctx.Conn.NetConn().RemoteAddr().String(), "transport", sessionTransport(session))
 	return respond(base.StatusOK), nil
@@ -130,6 +137,9 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 	switch ud := ctx.Session.UserData().(type) {
 	case *publisher:
 		ud.sink.Close()
+		if ud.recording {
+			h.s.deps.Observer.PublishEnded(ud.camera, ud.sink.Err())
+		}
 		h.s.log.Info("publisher left", "camera", ud.camera, "user", ud.user,
 			"units", ud.dp.Stats().Units, "reason", errString(ctx.Error))
 	case *reader:

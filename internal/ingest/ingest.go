@@ -94,13 +94,35 @@ type Config struct {
 	Depacket depacket.Options
 }
 
+// Observer hears about publish sessions, e.g. to keep a pushed camera's
+// status. Its methods must not block.
+type Observer interface {
+	// PublishStarted is called when a publisher starts recording.
+	PublishStarted(cameraID, user string)
+	// PublishEnded is called when it stops; err says why when it was
+	// dropped (a *depacket.ParamsError for unusable video,
+	// depacket.ErrReplaced when another publisher took over), nil for an
+	// orderly end or a lost connection.
+	PublishEnded(cameraID string, err error)
+}
+
 // Deps are the server's collaborators.
 type Deps struct {
 	Auth    Authenticator
 	Streams Streams
+	// Observer is optional.
+	Observer Observer
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 }
+
+type nopObserver struct{}
+
+// PublishStarted implements Observer.
+func (nopObserver) PublishStarted(string, string) {}
+
+// PublishEnded implements Observer.
+func (nopObserver) PublishEnded(string, error) {}
 
 // Server is the hub's RTSP server. Create it with New, run it with Run.
 type Server struct {
@@ -131,6 +153,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Observer == nil {
+		deps.Observer = nopObserver{}
 	}
 	log := deps.Logger.With("component", "ingest")
 	return &Server{cfg: cfg, deps: deps, log: log, ready: make(chan struct{})}, nil

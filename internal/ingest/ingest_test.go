@@ -123,7 +123,33 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 type testServer struct {
 	*Server
 	streams *fakeStreams
+	events  *events
 	url     string // rtsp://user:pass@addr
+}
+
+// events is an Observer that records what it hears.
+type events struct {
+	mu      sync.Mutex
+	started []string
+	ended   []error
+}
+
+func (e *events) PublishStarted(camera, _ string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.started = append(e.started, camera)
+}
+
+func (e *events) PublishEnded(_ string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ended = append(e.ended, err)
+}
+
+func (e *events) snapshot() ([]string, []error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.started...), append([]error(nil), e.ended...)
 }
 
 func startServer(t *testing.T, ctx context.Context, cfg Config) *testServer {
@@ -133,7 +159,8 @@ func startServer(t *testing.T, ctx context.Context, cfg Config) *testServer {
 		cfg.UDPAddr = "127.0.0.1:0"
 	}
 	streams := newFakeStreams()
-	s, err := New(cfg, Deps{Auth: fakeAuth{}, Streams: streams, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	ev := &events{}
+	s, err := New(cfg, Deps{Auth: fakeAuth{}, Streams: streams, Observer: ev, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +177,7 @@ func startServer(t *testing.T, ctx context.Context, cfg Config) *testServer {
 	if s.Addr() == "" {
 		t.Fatal("server did not start")
 	}
-	return &testServer{Server: s, streams: streams, url: "rtsp://" + testUser + ":" + testPass + "@" + s.Addr()}
+	return &testServer{Server: s, streams: streams, events: ev, url: "rtsp://" + testUser + ":" + testPass + "@" + s.Addr()}
 }
 
 func (ts *testServer) collect(camera string) *collector {
@@ -196,6 +223,10 @@ func TestFFmpegPublishes(t *testing.T) {
 				return
 			}
 			checkFrames(t, units, 50, 2)
+			waitFor(t, ctx, "observer", func() bool { _, ended := ts.events.snapshot(); return len(ended) == 1 })
+			if started, ended := ts.events.snapshot(); len(started) != 1 || started[0] != "cam1" || ended[0] != nil {
+				t.Fatalf("observer heard %v %v", started, ended)
+			}
 		})
 	}
 }
@@ -243,21 +274,37 @@ func TestPublishRefused(t *testing.T) {
 	defer cancel()
 	ts := startServer(t, ctx, Config{})
 	host := ts.Addr()
+	huge := []byte{0x67, 0x42, 0x00, 0x28, 0xda, 0x00, 0x10, 0x00, 0x00, 0x80, 0x19} // 16384x16384
+	absurd := &description.Session{Medias: []*description.Media{{
+		Type:    description.MediaTypeVideo,
+		Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1, SPS: huge, PPS: []byte{0x68, 0xce, 0x38, 0x80}}},
+	}}}
+	vp8 := &description.Session{Medias: []*description.Media{{
+		Type: description.MediaTypeVideo, Formats: []format.Format{&format.VP8{PayloadTyp: 96}},
+	}}}
+	good := "rtsp://" + testUser + ":" + testPass + "@" + host
 	tests := []struct {
 		name string
 		url  string
+		desc *description.Session
 		want string
 	}{
-		{"unknown camera", "rtsp://" + testUser + ":" + testPass + "@" + host + "/nope", "404"},
-		{"pulled camera", "rtsp://" + testUser + ":" + testPass + "@" + host + "/pulled1", "403"},
-		{"bad credentials", "rtsp://" + testUser + ":wrong@" + host + "/cam1", "401"},
-		{"no credentials", "rtsp://" + host + "/cam1", "401"},
-		{"empty path", "rtsp://" + testUser + ":" + testPass + "@" + host + "/", "400"},
+		{"unknown camera", good + "/nope", nil, "404"},
+		{"pulled camera", good + "/pulled1", nil, "403"},
+		{"bad credentials", "rtsp://" + testUser + ":wrong@" + host + "/cam1", nil, "401"},
+		{"no credentials", "rtsp://" + host + "/cam1", nil, "401"},
+		{"empty path", good + "/", nil, "400"},
+		{"absurd resolution", good + "/cam1", absurd, "400"},
+		{"unsupported codec", good + "/cam1", vp8, "415"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			desc := tt.desc
+			if desc == nil {
+				desc = h264Desc()
+			}
 			c := gortsplib.Client{}
-			err := c.StartRecording(tt.url, h264Desc())
+			err := c.StartRecording(tt.url, desc)
 			if err == nil {
 				c.Close()
 				t.Fatal("publish accepted")

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 
+	"github.com/vigil-video/vigil/internal/depacket"
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/sim"
 	rtspsrc "github.com/vigil-video/vigil/internal/source/rtsp"
@@ -158,6 +160,15 @@ func TestNewestPublisherWins(t *testing.T) {
 		t.Fatal("first publisher was not dropped")
 	}
 	waitFor(t, ctx, "second session", func() bool { begins, _, _ := col.state(); return len(begins) >= 2 })
+	waitFor(t, ctx, "takeover reported", func() bool {
+		_, ended := ts.events.snapshot()
+		for _, err := range ended {
+			if errors.Is(err, depacket.ErrReplaced) {
+				return true
+			}
+		}
+		return false
+	})
 	stopB()
 	stopA()
 	<-errs
