@@ -177,3 +177,33 @@ func TestPacketize(t *testing.T) {
 		t.Fatalf("frame duration %s", got)
 	}
 }
+
+// TestWriteFuzzCorpus regenerates testdata/fuzz from the seeds when
+// VIGIL_WRITE_CORPUS is set.
+func TestWriteFuzzCorpus(t *testing.T) {
+	if os.Getenv("VIGIL_WRITE_CORPUS") == "" {
+		t.Skip("set VIGIL_WRITE_CORPUS=1 to regenerate testdata/fuzz")
+	}
+	c, err := DefaultClip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp4, err := os.ReadFile("../../assets/clip/clip.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(target, name, body string) {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("go test fuzz v1\n"+body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small := annexB(c, 1)
+	write("FuzzParseAnnexB", "keyframe-head", fmt.Sprintf("[]byte(%q)\nfloat64(10)\n", small[:min(len(small), 3000)]))
+	write("FuzzParseAnnexB", "sps-only", fmt.Sprintf("[]byte(%q)\nfloat64(25)\n", append([]byte{0, 0, 0, 1}, c.SPS...)))
+	write("FuzzLoadMP4", "clip-head", fmt.Sprintf("[]byte(%q)\n", mp4[:4096]))
+	write("FuzzLoadMP4", "ftyp-only", fmt.Sprintf("[]byte(%q)\n", mp4[:32]))
+}
