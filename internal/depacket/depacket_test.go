@@ -3,6 +3,7 @@ package depacket
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -422,5 +423,30 @@ func TestClockJumpRestartsSession(t *testing.T) {
 	}
 	if last.Track != 0 || !last.Key || len(last.Payload) != 160 {
 		t.Fatalf("unit %+v", last)
+	}
+}
+
+func TestFixDTS(t *testing.T) {
+	tests := []struct {
+		name        string
+		last        int64
+		u           unit
+		want        int64
+		wantRestart bool
+	}{
+		{"small step back is nudged", 9000, unit{pts: 12000, dts: 6000}, 9001, false},
+		{"equal is nudged", 9000, unit{pts: 12000, dts: 9000}, 9001, false},
+		{"no room before pts restarts", 9000, unit{pts: 8000, dts: 8000}, 8000, true},
+		{"big jump back restarts", 900000, unit{pts: 12000, dts: 9000}, 9000, true},
+		{"equal without room is kept", 9000, unit{pts: 9000, dts: 9000}, 9000, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Session{logs: newLogLimiter(slog.New(slog.DiscardHandler), time.Second)}
+			st := &trackState{lastDTS: tt.last, hasLast: true}
+			if got := st.fixDTS(s, tt.u, 90000); got != tt.want || s.restart != tt.wantRestart {
+				t.Fatalf("fixDTS = %d restart %v, want %d %v", got, s.restart, tt.want, tt.wantRestart)
+			}
+		})
 	}
 }

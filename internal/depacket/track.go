@@ -123,10 +123,8 @@ func (s *Session) deliver(st *trackState, u unit, rate int, ntp time.Time, ntpOK
 		s.logs.info("ntp", "ignoring the sender's RTCP clock, too far from the local clock",
 			"skew", skew.Round(time.Second))
 	}
-	if st.hasLast && u.dts < st.lastDTS {
-		s.logs.warn("dts", "timestamps went backwards, starting a new session",
-			"track", st.id, "dts", u.dts, "previous", st.lastDTS)
-		s.restart = true
+	if st.hasLast && u.dts <= st.lastDTS {
+		u.dts = st.fixDTS(s, u, rate)
 	}
 	s.beginIfNeeded()
 	st.lastDTS, st.hasLast = u.dts, true
@@ -134,6 +132,21 @@ func (s *Session) deliver(st *trackState, u unit, rate int, ntp time.Time, ntpOK
 	s.sink.Unit(&media.AccessUnit{
 		Track: st.id, PTS: u.pts, DTS: u.dts, Wall: wall, Key: u.key, Payload: u.payload,
 	})
+}
+
+// fixDTS handles a DTS that does not advance: a small step back (a DTS
+// extractor restarted after packet loss) is nudged forward; a real jump
+// back starts a new publish session. It runs under the session lock.
+func (st *trackState) fixDTS(s *Session, u unit, rate int) int64 {
+	if st.lastDTS-u.dts < int64(rate) && st.lastDTS+1 <= u.pts {
+		return st.lastDTS + 1
+	}
+	if u.dts < st.lastDTS {
+		s.logs.warn("dts", "timestamps went backwards, starting a new session",
+			"track", st.id, "dts", u.dts, "previous", st.lastDTS)
+		s.restart = true
+	}
+	return u.dts
 }
 
 func (s *Session) allReady() bool {
