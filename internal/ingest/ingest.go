@@ -215,6 +215,9 @@ func (s *Server) start() (*gortsplib.Server, error) {
 		// hub stores no plaintext passwords for Digest.
 		AuthMethods: []auth.VerifyMethod{auth.VerifyMethodBasic},
 	}
+	if s.cfg.TLSConfig == nil {
+		srv.Listen = listenBuffered
+	}
 	s.srv = srv // handlers use it as soon as Start accepts
 	cleanup := func() {}
 	if s.cfg.UDPAddr != "" {
