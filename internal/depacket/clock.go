@@ -16,12 +16,22 @@ type wallClock struct {
 	anchored   bool
 	anchorWall time.Time
 	anchorPTS  time.Duration
+	lastNow    time.Time     // arrival of the previous unit
+	lastPTS    time.Duration // and its PTS
 }
 
 // wall returns the wall time of a unit with the given PTS. jumped reports a
-// re-anchoring; skew is the distance that caused it, or, when the sender
-// clock was ignored for being too far off, that distance.
+// re-anchoring after a sudden break (the camera's clock jumped, or the
+// stream stalled and resumed): the caller starts a new publish session.
+// skew is the distance that caused it, or, when the sender clock was
+// ignored for being too far off, that distance.
+//
+// A drift that built up while units kept arriving (a reader that fell
+// behind, or a camera clock running fast or slow) is re-anchored quietly:
+// decode times stay continuous, so nothing downstream needs to restart.
 func (c *wallClock) wall(pts time.Duration, ntp time.Time, ntpOK bool, now time.Time) (w time.Time, jumped bool, skew time.Duration) {
+	prevNow, prevPTS := c.lastNow, c.lastPTS
+	c.lastNow, c.lastPTS = now, pts
 	if ntpOK {
 		d := ntp.Sub(now)
 		if c.trustNTP || absDuration(d) <= c.jump {
@@ -37,7 +47,10 @@ func (c *wallClock) wall(pts time.Duration, ntp time.Time, ntpOK bool, now time.
 	w = c.anchorWall.Add(pts - c.anchorPTS)
 	if d := w.Sub(now); absDuration(d) > c.jump {
 		c.anchorWall, c.anchorPTS = now, pts
-		return now, true, d
+		if prevNow.IsZero() || now.Sub(prevNow) > c.jump/2 || absDuration(pts-prevPTS) > c.jump/2 {
+			return now, true, d
+		}
+		return now, false, 0 // drift: re-anchored quietly
 	}
 	return w, false, skew
 }

@@ -358,6 +358,13 @@ func TestWallClock(t *testing.T) {
 			want:  []float64{0, 30, 31}, wantJump: []bool{false, true, false},
 		},
 		{
+			// Units keep arriving, each a little later than its PTS says (a
+			// reader falling behind): re-anchored, but no restart.
+			name:  "gradual drift",
+			steps: [][3]float64{{0, 0, -1}, {1, 4, -1}, {2, 8, -1}, {3, 12, -1}, {4, 16, -1}, {5, 17, -1}},
+			want:  []float64{0, 1, 2, 3, 16, 17}, wantJump: []bool{false, false, false, false, false, false},
+		},
+		{
 			name:  "ntp used when sane",
 			steps: [][3]float64{{0, 0, -1}, {1, 1, 1.5}, {2, 2, 2.5}},
 			want:  []float64{0, 1.5, 2.5}, wantJump: []bool{false, false, false},

@@ -45,6 +45,7 @@ type Recorder struct {
 
 	prevEnd    time.Time // end of the previous segment of this camera
 	prevReason string
+	dropping   bool // frames are being lost (overload, write error) until the next keyframe
 
 	stats RecorderStats
 }
@@ -186,6 +187,9 @@ func (r *Recorder) writeRef(au *media.AccessUnit) {
 	}
 	if r.seg == nil {
 		if !au.Key {
+			if r.dropping {
+				r.countDropped(1)
+			}
 			return
 		}
 		r.openSegment(au)
@@ -239,7 +243,7 @@ func (r *Recorder) openSegmentAt(au *media.AccessUnit, start time.Time) {
 			Camera: r.camera, Start: r.prevEnd, End: start, State: index.GapLost, Reason: reason,
 		}})
 	}
-	r.prevEnd, r.prevReason = time.Time{}, ""
+	r.prevEnd, r.prevReason, r.dropping = time.Time{}, "", false
 	seg := &segFile{camera: r.camera, key: segment.Key(r.camera, start), start: start, codecs: segment.CodecList(r.ftrack)}
 	if !r.w.submit(r.shard, job{kind: jobOpen, seg: seg, header: r.init}) {
 		return
@@ -352,8 +356,7 @@ func (r *Recorder) flushFragment(final bool) {
 	}
 	r.frag.open = false
 	if !r.w.submit(r.shard, j) {
-		r.stats.DroppedFrames.Add(int64(frames))
-		r.w.stats.DroppedFrames.Add(int64(frames))
+		r.countDropped(frames)
 		r.w.stats.DroppedBytes.Add(j.bytes)
 		r.dropSegment(r.seg.start.Add(start))
 		return
@@ -367,7 +370,12 @@ func (r *Recorder) dropSegment(lostFrom time.Time) {
 	r.log.Warn("writer overloaded; dropped a fragment and ended the segment", "queued_bytes", r.queued.Load())
 	r.w.submit(r.shard, job{kind: jobClose, seg: r.seg})
 	r.seg = nil
-	r.prevEnd, r.prevReason = lostFrom, "overload"
+	r.prevEnd, r.prevReason, r.dropping = lostFrom, "overload", true
+}
+
+func (r *Recorder) countDropped(frames int) {
+	r.stats.DroppedFrames.Add(int64(frames))
+	r.w.stats.DroppedFrames.Add(int64(frames))
 }
 
 // abandon ends a segment whose file failed.
@@ -380,7 +388,7 @@ func (r *Recorder) abandon(reason string) {
 	r.seg.mu.Unlock()
 	r.w.submit(r.shard, job{kind: jobClose, seg: r.seg})
 	r.seg = nil
-	r.prevEnd, r.prevReason = lost, reason
+	r.prevEnd, r.prevReason, r.dropping = lost, reason, true
 }
 
 // finishSegment flushes the last fragment and closes the segment.

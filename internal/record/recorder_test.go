@@ -222,3 +222,14 @@ func TestRecoverCutsTornTail(t *testing.T) {
 		t.Errorf("junk not quarantined: %v", err)
 	}
 }
+
+func TestWriterTotalQueueBound(t *testing.T) {
+	r := newRig(t, Config{SyncInterval: 10 * time.Millisecond, MaxTotalQueuedBytes: 1})
+	r.rec.Begin(tracks())
+	r.feed(0, 60, 0)
+	r.rec.End()
+	r.stop()
+	if r.rec.Stats().DroppedFrames.Load() == 0 || r.w.Stats().DroppedFrames.Load() == 0 {
+		t.Fatal("frames past the total bound not counted as dropped")
+	}
+}

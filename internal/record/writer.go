@@ -43,8 +43,11 @@ type Config struct {
 	// are made durable and committed to the index. It defaults to 250 ms.
 	SyncInterval time.Duration
 	// MaxQueuedBytes bounds one camera's bytes handed to the writer but not
-	// yet written. It defaults to 32 MiB (about a minute at 4 Mbit/s).
+	// yet written. It defaults to 8 MiB (16 s at 4 Mbit/s).
 	MaxQueuedBytes int64
+	// MaxTotalQueuedBytes bounds the bytes queued for all cameras
+	// together. It defaults to 512 MiB.
+	MaxTotalQueuedBytes int64
 	// Workers is the number of writer goroutines. It defaults to 4.
 	Workers int
 }
@@ -60,7 +63,10 @@ func (c *Config) setDefaults() {
 		c.SyncInterval = 250 * time.Millisecond
 	}
 	if c.MaxQueuedBytes <= 0 {
-		c.MaxQueuedBytes = 32 << 20
+		c.MaxQueuedBytes = 8 << 20
+	}
+	if c.MaxTotalQueuedBytes <= 0 {
+		c.MaxTotalQueuedBytes = 512 << 20
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
@@ -182,7 +188,8 @@ func (w *Writer) submit(sh int, j job) bool {
 		return false
 	}
 	if j.kind == jobFragment {
-		if j.rec.queued.Load()+j.bytes > w.cfg.MaxQueuedBytes {
+		if j.rec.queued.Load()+j.bytes > w.cfg.MaxQueuedBytes ||
+			w.stats.QueuedBytes.Load()+j.bytes > w.cfg.MaxTotalQueuedBytes {
 			return false
 		}
 		j.rec.queued.Add(j.bytes)
