@@ -23,6 +23,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/auth"
 
 	"github.com/vigil-video/vigil/internal/depacket"
+	"github.com/vigil-video/vigil/internal/rtspudp"
 	"github.com/vigil-video/vigil/internal/stream"
 )
 
@@ -222,7 +223,7 @@ func (s *Server) start() (*gortsplib.Server, error) {
 	cleanup := func() {}
 	if s.cfg.UDPAddr != "" {
 		var err error
-		if cleanup, err = useUDP(srv, s.cfg.UDPAddr); err != nil {
+		if cleanup, err = rtspudp.Configure(srv, s.cfg.UDPAddr); err != nil {
 			return nil, fmt.Errorf("ingest: %w", err)
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
+
+	"github.com/vigil-video/vigil/internal/rtspudp"
 )
 
 // Config configures a simulator. Zero values take the defaults.
@@ -182,7 +184,7 @@ func (s *Sim) startServer() (*gortsplib.Server, error) {
 	cleanup := func() {}
 	if s.cfg.UDP {
 		var err error
-		if cleanup, err = useUDPPair(srv, s.cfg.Addr); err != nil {
+		if cleanup, err = rtspudp.Configure(srv, udpAny(s.cfg.Addr)); err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 	}
@@ -345,59 +347,11 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 // errNoFrames is returned for a clip without frames.
 var errNoFrames = errors.New("clip has no frames") //nolint:gochecknoglobals // sentinel
 
-// useUDPPair enables gortsplib's UDP transport on two consecutive ports
-// (RTP even, RTCP odd) chosen by the system on addr's host. cleanup closes
-// the ports the server did not take over.
-func useUDPPair(srv *gortsplib.Server, addr string) (cleanup func(), err error) {
+// udpAny is addr's host with port 0: a system-chosen UDP port pair.
+func udpAny(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("udp: %w", err)
+		return addr
 	}
-	rtp, rtcp, err := listenUDPPair(host)
-	if err != nil {
-		return nil, err
-	}
-	conns := map[string]net.PacketConn{
-		rtp.LocalAddr().String():  rtp,
-		rtcp.LocalAddr().String(): rtcp,
-	}
-	srv.UDPRTPAddress, srv.UDPRTCPAddress = rtp.LocalAddr().String(), rtcp.LocalAddr().String()
-	srv.ListenPacket = func(network, address string) (net.PacketConn, error) {
-		if pc, ok := conns[address]; ok {
-			delete(conns, address)
-			return pc, nil
-		}
-		return net.ListenPacket(network, address)
-	}
-	return func() {
-		for _, pc := range conns {
-			pc.Close()
-		}
-	}, nil
-}
-
-// listenUDPPair binds an even port and the odd port after it.
-func listenUDPPair(host string) (*net.UDPConn, *net.UDPConn, error) {
-	ip := net.ParseIP(host)
-	if ip == nil {
-		ip = net.IPv4(127, 0, 0, 1)
-	}
-	for range 100 {
-		a, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
-		if err != nil {
-			return nil, nil, fmt.Errorf("udp: %w", err)
-		}
-		port := a.LocalAddr().(*net.UDPAddr).Port
-		if port%2 != 0 || port == 65534 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port + 1})
-		if err != nil {
-			a.Close()
-			continue
-		}
-		return a, b, nil
-	}
-	return nil, nil, errors.New("udp: no free pair of consecutive ports")
+	return net.JoinHostPort(host, "0")
 }

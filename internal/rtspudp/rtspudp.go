@@ -1,4 +1,7 @@
-package ingest
+// Package rtspudp sets up the UDP transport of a gortsplib server on a pair
+// of consecutive ports (RTP even, RTCP odd), including a system-chosen
+// pair, which gortsplib cannot pick by itself.
+package rtspudp
 
 import (
 	"errors"
@@ -9,10 +12,10 @@ import (
 	"github.com/bluenviron/gortsplib/v5"
 )
 
-// useUDP enables gortsplib's UDP transport on addr's RTP port and the
+// Configure enables gortsplib's UDP transport on addr's RTP port and the
 // next one (RTCP); port 0 lets the system pick a free pair. cleanup
 // closes the ports the server did not take over.
-func useUDP(srv *gortsplib.Server, addr string) (cleanup func(), err error) {
+func Configure(srv *gortsplib.Server, addr string) (cleanup func(), err error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("udp address: %w", err)
