@@ -30,13 +30,14 @@ var (
 	camBitrate = prometheus.NewDesc("vigil_camera_bitrate_bits", "Bits per second received.", []string{"camera"}, nil)
 	camDropped = prometheus.NewDesc("vigil_camera_record_dropped_frames_total", "Video frames the recorder dropped.", []string{"camera"}, nil)
 	camReaders = prometheus.NewDesc("vigil_camera_readers", "Readers attached to the camera's stream.", []string{"camera"}, nil)
+	camRDrops  = prometheus.NewDesc("vigil_camera_reader_dropped_units_total", "Units slow live readers dropped (never the recorder's).", []string{"camera"}, nil)
 )
 
 // cameraCollector reports per-camera status at scrape time.
 type cameraCollector struct{ h *hub }
 
 func (c *cameraCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{camOnline, camFPS, camBitrate, camDropped, camReaders} {
+	for _, d := range []*prometheus.Desc{camOnline, camFPS, camBitrate, camDropped, camReaders, camRDrops} {
 		ch <- d
 	}
 }
@@ -53,5 +54,6 @@ func (c *cameraCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(camBitrate, prometheus.GaugeValue, s.Bitrate, id)
 		ch <- prometheus.MustNewConstMetric(camDropped, prometheus.CounterValue, float64(s.DroppedFrames), id)
 		ch <- prometheus.MustNewConstMetric(camReaders, prometheus.GaugeValue, float64(s.Readers), id)
+		ch <- prometheus.MustNewConstMetric(camRDrops, prometheus.CounterValue, float64(s.ReaderDrops), id)
 	}
 }

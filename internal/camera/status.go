@@ -20,7 +20,9 @@ type Status struct {
 	Recording bool
 	// DroppedFrames counts video frames the recorder could not keep.
 	DroppedFrames int64
-	Readers       int
+	// ReaderDrops counts units slow live readers dropped (their own loss).
+	ReaderDrops uint64
+	Readers     int
 }
 
 // Status returns camera id's live status.
@@ -32,7 +34,7 @@ func (m *Manager) Status(id string) Status {
 		return Status{State: StateUnknown}
 	}
 	st := c.st.Stats()
-	s := Status{FPS: st.FPS, Bitrate: st.Bitrate, LastFrame: st.LastFrame, Recording: c.rec != nil, Readers: st.Readers}
+	s := Status{FPS: st.FPS, Bitrate: st.Bitrate, LastFrame: st.LastFrame, Recording: c.rec != nil, Readers: st.Readers, ReaderDrops: st.ReaderDrops}
 	if c.rec != nil {
 		s.DroppedFrames = c.rec.Stats().DroppedFrames.Load()
 	}

@@ -54,7 +54,12 @@ type Stream struct {
 	gopBytes int
 	gopValid bool
 	rate     rateCounter
+	// goneDrops counts the drops of readers already removed.
+	goneDrops uint64
 }
+
+// dropCounter is implemented by readers that drop units (Queue).
+type dropCounter interface{ Dropped() uint64 }
 
 // New returns an idle stream.
 func New(name string, opts Options) *Stream {
@@ -131,6 +136,9 @@ func (s *Stream) RemoveReader(r Reader) {
 	for i, x := range s.readers {
 		if x == r {
 			s.readers = append(s.readers[:i], s.readers[i+1:]...)
+			if d, ok := r.(dropCounter); ok {
+				s.goneDrops += d.Dropped()
+			}
 			if s.pub != nil {
 				r.End()
 			}
@@ -150,6 +158,8 @@ type Stats struct {
 	Bitrate float64
 	// LastFrame is the arrival time of the latest unit (zero if none).
 	LastFrame time.Time
+	// ReaderDrops counts units that slow readers dropped, since New.
+	ReaderDrops uint64
 }
 
 // Stats returns a snapshot of the stream's counters.
@@ -158,6 +168,12 @@ func (s *Stream) Stats() Stats {
 	defer s.mu.Unlock()
 	st := Stats{Publishing: s.pub != nil, Readers: len(s.readers)}
 	st.Frames, st.Bytes, st.FPS, st.Bitrate, st.LastFrame = s.rate.snapshot(time.Now())
+	st.ReaderDrops = s.goneDrops
+	for _, r := range s.readers {
+		if d, ok := r.(dropCounter); ok {
+			st.ReaderDrops += d.Dropped()
+		}
+	}
 	return st
 }
 

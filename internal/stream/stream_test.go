@@ -124,8 +124,8 @@ func TestSlowReaderDropsOnlyItsOwn(t *testing.T) {
 	if len(fast.units) != 100 {
 		t.Fatalf("fast reader got %d", len(fast.units))
 	}
-	if slow.Dropped() != 100-8 {
-		t.Fatalf("slow reader dropped %d, want 92", slow.Dropped())
+	if slow.Dropped() != 100-8 || s.Stats().ReaderDrops != 92 {
+		t.Fatalf("slow reader dropped %d (stream counts %d), want 92", slow.Dropped(), s.Stats().ReaderDrops)
 	}
 	// After the drop the queue resumes on a keyframe only.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -146,6 +146,11 @@ func TestSlowReaderDropsOnlyItsOwn(t *testing.T) {
 	it, _ := slow.Next(ctx)
 	if !it.Unit.Key || it.Unit.DTS != 125*3600 {
 		t.Fatalf("resumed on %+v, want the keyframe", it.Unit)
+	}
+	drops := s.Stats().ReaderDrops
+	s.RemoveReader(slow)
+	if drops != 93 || s.Stats().ReaderDrops != drops {
+		t.Fatalf("reader drops %d, then %d after removing the reader; want 93", drops, s.Stats().ReaderDrops)
 	}
 }
 
