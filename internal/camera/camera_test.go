@@ -1,0 +1,169 @@
+package camera
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/index"
+	"github.com/vigil-video/vigil/internal/media"
+	"github.com/vigil-video/vigil/internal/stream"
+	"github.com/vigil-video/vigil/internal/supervise"
+)
+
+type fakeIndex struct {
+	mu     sync.Mutex
+	cams   []index.Camera
+	events []index.Event
+	ended  []int64
+}
+
+func (f *fakeIndex) ListCameras(context.Context) ([]index.Camera, error) { return f.cams, nil }
+func (f *fakeIndex) Segments(context.Context, string, time.Time, time.Time) ([]index.Segment, error) {
+	return nil, nil
+}
+
+func (f *fakeIndex) AddEvent(_ context.Context, e index.Event) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, e)
+	return int64(len(f.events)), nil
+}
+
+func (f *fakeIndex) EndEvent(_ context.Context, id int64, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = append(f.ended, id)
+	return nil
+}
+
+func (f *fakeIndex) types() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, e := range f.events {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+// fakeSource publishes one session, then fails with errGone.
+type fakeSource struct {
+	st    *stream.Stream
+	runs  *atomic.Int32
+	hold  time.Duration
+	fails bool
+}
+
+var errGone = errors.New("camera went away")
+
+func (s fakeSource) Run(ctx context.Context) error {
+	s.runs.Add(1)
+	p := s.st.Publish([]media.Track{{Codec: media.CodecH264, ClockRate: 90000}})
+	defer p.Close()
+	p.Write(&media.AccessUnit{Key: true, Payload: []byte{1}})
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(s.hold):
+	}
+	if s.fails {
+		return errGone
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func newManager(t *testing.T, idx *fakeIndex, hold time.Duration, fails bool) (*Manager, *atomic.Int32, func()) {
+	t.Helper()
+	runs := &atomic.Int32{}
+	m := New(Deps{
+		Index: idx, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Backoff: supervise.Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond},
+		Sources: func(_ index.Camera, st *stream.Stream, _ *slog.Logger) Runner {
+			return fakeSource{st: st, runs: runs, hold: hold, fails: fails}
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	return m, runs, func() { cancel(); <-done }
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestManagerStartsChangesAndRemoves(t *testing.T) {
+	idx := &fakeIndex{cams: []index.Camera{
+		{ID: "pulled", Site: "s1", Source: "rtsp://h/x"},
+		{ID: "pushed", Site: "s1"},
+	}}
+	m, runs, stop := newManager(t, idx, time.Hour, false)
+	defer stop()
+	waitFor(t, "pulled online", func() bool { return m.Status("pulled").State == StateOnline })
+	if s := m.Status("pushed"); s.State != StateWaiting {
+		t.Fatalf("pushed camera %+v", s)
+	}
+	if _, err := m.PushStream("pulled"); !errors.Is(err, ErrPulled) {
+		t.Fatalf("push to a pulled camera: %v", err)
+	}
+	if _, err := m.PushStream("nope"); !errors.Is(err, ErrUnknownCamera) {
+		t.Fatalf("push to an unknown camera: %v", err)
+	}
+	if st, err := m.PushStream("pushed"); err != nil || st == nil {
+		t.Fatalf("push stream: %v", err)
+	}
+	// A rename does not restart the source; a new source does.
+	m.CameraChanged(context.Background(), index.Camera{ID: "pulled", Name: "x", Site: "s1", Source: "rtsp://h/x"})
+	if runs.Load() != 1 {
+		t.Fatalf("rename restarted the source (%d runs)", runs.Load())
+	}
+	m.CameraChanged(context.Background(), index.Camera{ID: "pulled", Site: "s1", Source: "rtsp://h/y"})
+	waitFor(t, "restart", func() bool { return runs.Load() == 2 })
+	if site, ok := m.Site("pulled"); !ok || site != "s1" {
+		t.Fatalf("site %q %v", site, ok)
+	}
+	m.CameraRemoved(context.Background(), "pulled")
+	if m.Status("pulled").State != StateUnknown {
+		t.Fatal("removed camera still running")
+	}
+	if len(m.IDs()) != 1 {
+		t.Fatalf("ids %v", m.IDs())
+	}
+}
+
+func TestManagerReconnectsAndReportsEvents(t *testing.T) {
+	idx := &fakeIndex{cams: []index.Camera{{ID: "flaky", Source: "rtsp://h/x"}}}
+	m, runs, stop := newManager(t, idx, 20*time.Millisecond, true)
+	waitFor(t, "reconnects", func() bool { return runs.Load() >= 3 })
+	waitFor(t, "an error in the status", func() bool {
+		s := m.Status("flaky")
+		return s.State == StateOffline && s.Error == errGone.Error()
+	})
+	stop()
+	types := idx.types()
+	var on, off int
+	for _, ty := range types {
+		switch ty {
+		case "camera_online":
+			on++
+		case "camera_offline":
+			off++
+		}
+	}
+	if on < 2 || off < 2 || len(idx.ended) < 1 {
+		t.Fatalf("events %v, ended %v", types, idx.ended)
+	}
+}
