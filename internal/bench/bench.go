@@ -40,19 +40,19 @@ type Config struct {
 
 // Result is what one run measured.
 type Result struct {
-	Streams          int
-	Window           time.Duration
-	HubCPUms         float64 // hub utime+stime per stream-second
-	HubRSSPerStream  float64 // MiB: (RSS under load - idle RSS) / streams
-	HubRSS, IdleRSS  float64 // MiB
-	GenCPUms         float64 // generator CPU per stream-second
-	BitrateMbit      float64 // per stream, as sent
-	FramesSent       uint64
-	FramesRecorded   uint64
-	CompleteStreams  int
-	DroppedFrames    float64 // the hub's vigil_record_dropped_frames_total
-	Gaps             int     // explicit gaps in the index during the run
-	PushErrors       int
+	Streams         int
+	Window          time.Duration
+	HubCPUms        float64 // hub utime+stime per stream-second
+	HubRSSPerStream float64 // MiB: (RSS under load - idle RSS) / streams
+	HubRSS, IdleRSS float64 // MiB
+	GenCPUms        float64 // generator CPU per stream-second
+	BitrateMbit     float64 // per stream, as sent
+	FramesSent      uint64
+	FramesRecorded  uint64
+	CompleteStreams int
+	DroppedFrames   float64 // the hub's vigil_record_dropped_frames_total
+	Gaps            int     // explicit gaps in the index during the run
+	PushErrors      int
 }
 
 // Run runs the benchmark and writes progress to log.

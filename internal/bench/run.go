@@ -63,8 +63,8 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	gen1, wall := selfCPU(), time.Since(t0)
 	rss, _ := procRSS(pid)
 	streamSec := float64(r.cfg.Streams) * wall.Seconds()
-	res.HubCPUms = float64((cpu1-cpu0).Microseconds()) / 1000 / streamSec
-	res.GenCPUms = float64((gen1-gen0).Microseconds()) / 1000 / streamSec
+	res.HubCPUms = float64((cpu1 - cpu0).Microseconds()) / 1000 / streamSec
+	res.GenCPUms = float64((gen1 - gen0).Microseconds()) / 1000 / streamSec
 	res.HubRSS, res.HubRSSPerStream = mib(rss), mib(rss-idle)/float64(r.cfg.Streams)
 	res.DroppedFrames, _ = r.hub.metric("vigil_record_dropped_frames_total")
 
