@@ -27,6 +27,13 @@ type segFile struct {
 	closing bool             // all fragments queued; close after commit
 	torn    bool             // a write failed part-way
 	err     error
+	dropped int64 // bytes already dropped from the page cache
+}
+
+// cacheDropper is implemented by blob writers that can release the page
+// cache of durable bytes (blob/fs: fadvise DONTNEED).
+type cacheDropper interface {
+	DropCache(off, n int64) error
 }
 
 type segSnapshot struct {
@@ -64,6 +71,10 @@ func (s *segFile) afterCommit(sn segSnapshot, ok bool, w *Writer) {
 		return
 	}
 	s.pending = s.pending[len(sn.frags):]
+	if cd, ok := s.w.(cacheDropper); ok && sn.written > s.dropped {
+		cd.DropCache(s.dropped, sn.written-s.dropped)
+		s.dropped = sn.written
+	}
 	closeNow := sn.closing && s.w != nil
 	more := len(s.pending) > 0
 	bw := s.w

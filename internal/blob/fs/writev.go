@@ -64,3 +64,13 @@ func writevAll(fd int, bufs [][]byte) (int64, error) {
 	}
 	return total, nil
 }
+
+// DropCache tells the kernel that bytes [off, off+n) are durable and will
+// not be read soon, so their pages can leave the page cache now instead of
+// being reclaimed later under memory pressure.
+func (f file) DropCache(off, n int64) error {
+	if err := unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED); err != nil {
+		return fmt.Errorf("fadvise: %w", err)
+	}
+	return nil
+}
