@@ -93,6 +93,7 @@ func (h *hub) open(ctx context.Context, stdout io.Writer) (err error) {
 	h.writer = record.NewWriter(record.Config{
 		SegmentDuration: cfg.Record.Segment.D(), FragmentDuration: cfg.Record.Fragment.D(),
 		SyncInterval: cfg.Record.SyncInterval.D(), MaxQueuedBytes: cfg.Record.MaxQueuedBytes,
+		Workers: cfg.Record.Workers,
 	}, h.idx, h.blobs, log.With("component", "writer"))
 	h.cams = camera.New(camera.Deps{Index: h.idx, Writer: h.writer, Sources: h.pullSource, Log: log})
 	h.registerMetrics()

@@ -47,7 +47,8 @@ type Record struct {
 	Segment        Duration `yaml:"segment"`          // default 1m
 	Fragment       Duration `yaml:"fragment"`         // default 1s
 	SyncInterval   Duration `yaml:"sync_interval"`    // default 250ms
-	MaxQueuedBytes int64    `yaml:"max_queued_bytes"` // per camera, default 32 MiB
+	MaxQueuedBytes int64    `yaml:"max_queued_bytes"` // per camera, default 8 MiB
+	Workers        int      `yaml:"workers"`          // writer goroutines, default 4
 }
 
 // Retention configures deletion of old footage.

@@ -46,7 +46,7 @@ type Config struct {
 	// yet written. It defaults to 8 MiB (16 s at 4 Mbit/s).
 	MaxQueuedBytes int64
 	// MaxTotalQueuedBytes bounds the bytes queued for all cameras
-	// together. It defaults to 512 MiB.
+	// together. It defaults to 2 GiB (about 13 s of 300 cameras at 4 Mbit/s).
 	MaxTotalQueuedBytes int64
 	// Workers is the number of writer goroutines. It defaults to 4.
 	Workers int
@@ -66,7 +66,7 @@ func (c *Config) setDefaults() {
 		c.MaxQueuedBytes = 8 << 20
 	}
 	if c.MaxTotalQueuedBytes <= 0 {
-		c.MaxTotalQueuedBytes = 512 << 20
+		c.MaxTotalQueuedBytes = 2 << 30
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
@@ -80,6 +80,12 @@ type Store interface {
 }
 
 type syncAller interface{ SyncAll() error }
+
+// writebackStarter is implemented by blob writers that can start writing a
+// range to disk without waiting (blob/fs: sync_file_range).
+type writebackStarter interface {
+	StartWriteback(off, n int64) error
+}
 
 // Writer is the hub-wide disk side of recording.
 type Writer struct {
@@ -285,6 +291,9 @@ func (w *Writer) writeFragment(j *job) {
 		seg.torn = true
 		seg.mu.Unlock()
 		return
+	}
+	if wb, ok := bw.(writebackStarter); ok {
+		wb.StartWriteback(off, n)
 	}
 	frag := j.frag
 	frag.Offset = off
