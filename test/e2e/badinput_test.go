@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/testutil"
 )
 
 // fakeRTSP serves a scripted RTSP peer: answer returns the response to one
@@ -68,55 +70,7 @@ func readRequest(rd *bufio.Reader) (method, cseq string, err error) {
 }
 
 // absurdSPS is an H.264 baseline SPS declaring a 65520x65520 picture.
-func absurdSPS() []byte {
-	var w bitWriter
-	w.bits(0x67, 8) // NAL header: SPS
-	w.bits(66, 8)   // profile_idc baseline
-	w.bits(0xC0, 8) // constraint flags
-	w.bits(51, 8)   // level_idc
-	w.ue(0)         // seq_parameter_set_id
-	w.ue(0)         // log2_max_frame_num_minus4
-	w.ue(2)         // pic_order_cnt_type
-	w.ue(1)         // max_num_ref_frames
-	w.bits(0, 1)    // gaps_in_frame_num_value_allowed_flag
-	w.ue(4094)      // pic_width_in_mbs_minus1
-	w.ue(4094)      // pic_height_in_map_units_minus1
-	w.bits(1, 1)    // frame_mbs_only_flag
-	w.bits(1, 1)    // direct_8x8_inference_flag
-	w.bits(0, 1)    // frame_cropping_flag
-	w.bits(0, 1)    // vui_parameters_present_flag
-	w.bits(1, 1)    // rbsp stop bit
-	return w.bytes()
-}
-
-type bitWriter struct {
-	buf []byte
-	n   int
-}
-
-func (w *bitWriter) bits(v uint64, n int) {
-	for i := n - 1; i >= 0; i-- {
-		if w.n%8 == 0 {
-			w.buf = append(w.buf, 0)
-		}
-		if v>>uint(i)&1 == 1 {
-			w.buf[len(w.buf)-1] |= 0x80 >> uint(w.n%8)
-		}
-		w.n++
-	}
-}
-
-func (w *bitWriter) ue(v uint64) {
-	v++
-	n := 0
-	for x := v; x > 1; x >>= 1 {
-		n++
-	}
-	w.bits(0, n)
-	w.bits(v, n+1)
-}
-
-func (w *bitWriter) bytes() []byte { return w.buf }
+func absurdSPS() []byte { return testutil.H264SPS(4095, 4095) }
 
 func sdpAnswer(sdp string) func(string, string) string {
 	return func(method, cseq string) string {
