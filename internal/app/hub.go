@@ -119,8 +119,11 @@ func (h *hub) openAuth(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("create admin user: %w", err)
 	}
-	if pw != "" {
+	switch {
+	case pw != "":
 		fmt.Fprintf(stdout, "vigil: created user admin with password %s (shown once; change it or set VIGIL_ADMIN_PASSWORD)\n", pw)
+	case os.Getenv("VIGIL_ADMIN_PASSWORD") == "":
+		fmt.Fprintf(stdout, "vigil: log in as admin with the password printed when %s was first started\n", h.cfg.Data)
 	}
 	return nil
 }
