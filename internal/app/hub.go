@@ -20,6 +20,7 @@ import (
 	blobfs "github.com/vigil-video/vigil/internal/blob/fs"
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/config"
+	"github.com/vigil-video/vigil/internal/hubproc"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/ingest"
@@ -230,7 +231,7 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 }
 
 func (h *hub) announce(stdout io.Writer) {
-	fmt.Fprintf(stdout, "vigil: hub ready http=http://%s rtsp=rtsp://%s data=%s\n", h.httpLn.Addr(), h.rtspAddr(), h.cfg.Data)
+	fmt.Fprintln(stdout, hubproc.ReadyLine(h.httpLn.Addr().String(), h.rtspAddr(), h.cfg.Data))
 }
 
 func (h *hub) close() {

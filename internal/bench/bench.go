@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer h.kill()
+	defer h.Kill()
 	r := &runner{cfg: cfg, hub: h, clip: clip, log: log}
 	return r.run(ctx)
 }

@@ -10,64 +10,33 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/hubproc"
 )
 
 const benchPass = "vigil-bench"
 
-// hubProc is the hub under test, a child process.
+// hubProc is the hub under test, a child process, and an API token.
 type hubProc struct {
-	cmd   *exec.Cmd
-	http  string
-	rtsp  string // host:port
+	*hubproc.Proc
 	token string
-	done  chan struct{}
 }
 
-var readyRe = regexp.MustCompile(`hub ready http=(\S+) rtsp=rtsp://(\S+)`)
-
 func startHub(ctx context.Context, vigil, data string) (*hubProc, error) {
-	h := &hubProc{done: make(chan struct{})}
-	h.cmd = exec.Command(vigil, "serve", "--data", data, "--http", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--log-level", "warn")
-	h.cmd.Env = append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+benchPass)
-	h.cmd.Stderr = os.Stderr
-	out, err := h.cmd.StdoutPipe()
+	p, err := hubproc.Start(ctx, vigil,
+		[]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--log-level", "warn"},
+		append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+benchPass), os.Stderr, 60*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start hub: %w", err)
-	}
-	go func() { h.cmd.Wait(); close(h.done) }()
-	ready := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := readyRe.FindStringSubmatch(sc.Text()); m != nil {
-				ready <- m
-			}
-		}
-	}()
-	select {
-	case m := <-ready:
-		h.http, h.rtsp = m[1], m[2]
-	case <-h.done:
-		return nil, errors.New("hub exited before it was ready")
-	case <-time.After(60 * time.Second):
-		h.kill()
-		return nil, errors.New("hub not ready after 60 s")
-	case <-ctx.Done():
-		h.kill()
-		return nil, ctx.Err()
-	}
+	h := &hubProc{Proc: p}
 	var tok struct{ Token string }
 	if err := h.call("POST", "/api/v1/tokens", map[string]any{"name": "bench"}, &tok, true); err != nil {
-		h.kill()
+		h.Kill()
 		return nil, err
 	}
 	h.token = tok.Token
@@ -80,7 +49,7 @@ func (h *hubProc) call(method, path string, body, out any, basic bool) error {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, h.http+path, rd)
+	req, err := http.NewRequest(method, h.HTTP+path, rd)
 	if err != nil {
 		return err
 	}
@@ -106,7 +75,7 @@ func (h *hubProc) call(method, path string, body, out any, basic bool) error {
 
 // metric returns the sum of a Prometheus metric's samples.
 func (h *hubProc) metric(name string) (float64, error) {
-	req, _ := http.NewRequest("GET", h.http+"/metrics", nil)
+	req, _ := http.NewRequest("GET", h.HTTP+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+h.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -125,24 +94,6 @@ func (h *hubProc) metric(name string) (float64, error) {
 		}
 	}
 	return sum, sc.Err()
-}
-
-func (h *hubProc) stop() error {
-	h.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.done:
-		return nil
-	case <-time.After(60 * time.Second):
-		h.kill()
-		return errors.New("hub did not stop within 60 s of SIGTERM")
-	}
-}
-
-func (h *hubProc) kill() {
-	if h.cmd.Process != nil {
-		h.cmd.Process.Kill()
-	}
-	<-h.done
 }
 
 // procCPU returns a process's utime+stime.

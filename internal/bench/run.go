@@ -31,7 +31,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			return res, err
 		}
 	}
-	pid := r.hub.cmd.Process.Pid
+	pid := r.hub.Cmd.Process.Pid
 	time.Sleep(time.Second)
 	idle, _ := procRSS(pid)
 	res.IdleRSS = mib(idle)
@@ -44,7 +44,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		push, pushErr = sim.Push(pushCtx, sim.PushConfig{Target: "rtsp://" + r.hub.rtsp, Cameras: r.cfg.Streams,
+		push, pushErr = sim.Push(pushCtx, sim.PushConfig{Target: "rtsp://" + r.hub.RTSP, Cameras: r.cfg.Streams,
 			Prefix: "bench", User: "admin", Pass: benchPass, Clip: r.clip})
 	}()
 	fmt.Fprintf(r.log, "bench: %d streams pushing; warming up %v\n", r.cfg.Streams, r.cfg.Warmup)
@@ -85,7 +85,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Gaps = gaps
-	if err := r.hub.stop(); err != nil {
+	if err := r.hub.Stop(60 * time.Second); err != nil {
 		return res, err
 	}
 	if r.cfg.Verify {

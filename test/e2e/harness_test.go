@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,14 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/internal/hubproc"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/testutil"
@@ -48,20 +46,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// hubProc is a running `vigil serve`.
+// hubProc is a running `vigil serve` with an API token.
 type hubProc struct {
+	*hubproc.Proc
 	t      *testing.T
 	data   string
-	cmd    *exec.Cmd
 	http   string // http://127.0.0.1:port
 	rtsp   string // rtsp://127.0.0.1:port
 	token  string
 	mu     sync.Mutex
 	stderr bytes.Buffer
-	done   chan struct{}
 }
-
-var readyRe = regexp.MustCompile(`hub ready http=(\S+) rtsp=(\S+)`)
 
 // startHub runs the hub on data with the given extra YAML config.
 func startHub(t *testing.T, data, extraYAML string) *hubProc {
@@ -71,33 +66,14 @@ func startHub(t *testing.T, data, extraYAML string) *hubProc {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := &hubProc{t: t, data: data, done: make(chan struct{})}
-	h.cmd = exec.Command(vigilBin, "serve", "--config", cfgPath)
-	h.cmd.Env = append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+adminPass)
-	stdout, _ := h.cmd.StdoutPipe()
-	h.cmd.Stderr = &lockedWriter{mu: &h.mu, w: &h.stderr}
-	if err := h.cmd.Start(); err != nil {
-		t.Fatal(err)
+	h := &hubProc{t: t, data: data}
+	p, err := hubproc.Start(context.Background(), vigilBin, []string{"serve", "--config", cfgPath},
+		append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+adminPass), &lockedWriter{mu: &h.mu, w: &h.stderr}, 30*time.Second)
+	if err != nil {
+		t.Fatalf("%v: %s", err, h.Stderr())
 	}
-	go func() { h.cmd.Wait(); close(h.done) }()
-	t.Cleanup(func() { h.kill() })
-	ready := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := readyRe.FindStringSubmatch(sc.Text()); m != nil {
-				ready <- m
-			}
-		}
-	}()
-	select {
-	case m := <-ready:
-		h.http, h.rtsp = m[1], m[2]
-	case <-h.done:
-		t.Fatalf("hub exited before ready: %s", h.Stderr())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("hub not ready after 30 s: %s", h.Stderr())
-	}
+	h.Proc, h.http, h.rtsp = p, p.HTTP, "rtsp://"+p.RTSP
+	t.Cleanup(h.kill)
 	var tok struct{ Token string }
 	h.do("POST", "/api/v1/tokens", map[string]any{"name": "e2e"}, &tok, 201, true)
 	h.token = tok.Token
@@ -161,20 +137,18 @@ func (h *hubProc) do(method, path string, body, out any, want int, basic bool) {
 // stop sends SIGTERM and waits for a clean exit.
 func (h *hubProc) stop() {
 	h.t.Helper()
-	h.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.done:
-	case <-time.After(20 * time.Second):
-		h.t.Fatalf("hub did not stop on SIGTERM: %s", h.Stderr())
+	if err := h.Stop(20 * time.Second); err != nil {
+		h.t.Fatalf("%v: %s", err, h.Stderr())
 	}
 }
 
-// kill9 kills the hub the hard way.
+// kill kills the hub the hard way (kill -9); killing twice is harmless.
 func (h *hubProc) kill() {
-	if h.cmd.Process != nil {
-		h.cmd.Process.Kill()
+	select {
+	case <-h.Done():
+	default:
+		h.Kill()
 	}
-	<-h.done
 }
 
 type cameraStatus struct {
