@@ -59,19 +59,29 @@ func audioOut(f format.Format, enc func(*media.AccessUnit) ([]*rtp.Packet, error
 	return &trackOut{medi: &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{f}}, encode: enc}
 }
 
+// nalEncoder is an RTP encoder of NAL units (rtph264, rtph265).
+type nalEncoder interface {
+	Encode(nalus [][]byte) ([]*rtp.Packet, error)
+}
+
+// avccEncoder encodes AVCC access units with enc.
+func avccEncoder(enc nalEncoder) func(*media.AccessUnit) ([]*rtp.Packet, error) {
+	return func(au *media.AccessUnit) ([]*rtp.Packet, error) {
+		nalus, err := splitAVCC(au.Payload)
+		if err != nil {
+			return nil, err
+		}
+		return enc.Encode(nalus)
+	}
+}
+
 func h264Out(t media.Track, pt uint8) (*trackOut, error) {
 	f := &format.H264{PayloadTyp: pt, SPS: t.SPS, PPS: t.PPS, PacketizationMode: 1}
 	enc := &rtph264.Encoder{PayloadType: pt, PacketizationMode: 1}
 	if err := enc.Init(); err != nil {
 		return nil, err
 	}
-	return &trackOut{medi: videoMedia(f), encode: func(au *media.AccessUnit) ([]*rtp.Packet, error) {
-		nalus, err := splitAVCC(au.Payload)
-		if err != nil {
-			return nil, err
-		}
-		return enc.Encode(nalus)
-	}}, nil
+	return &trackOut{medi: videoMedia(f), encode: avccEncoder(enc)}, nil
 }
 
 func h265Out(t media.Track, pt uint8) (*trackOut, error) {
@@ -80,13 +90,7 @@ func h265Out(t media.Track, pt uint8) (*trackOut, error) {
 	if err := enc.Init(); err != nil {
 		return nil, err
 	}
-	return &trackOut{medi: videoMedia(f), encode: func(au *media.AccessUnit) ([]*rtp.Packet, error) {
-		nalus, err := splitAVCC(au.Payload)
-		if err != nil {
-			return nil, err
-		}
-		return enc.Encode(nalus)
-	}}, nil
+	return &trackOut{medi: videoMedia(f), encode: avccEncoder(enc)}, nil
 }
 
 func aacOut(t media.Track, pt uint8) (*trackOut, error) {
