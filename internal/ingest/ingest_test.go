@@ -65,36 +65,9 @@ func (f *fakeStreams) LiveStream(id string) (*stream.Stream, error) {
 }
 
 // collector is a stream reader that records what it gets.
-type collector struct {
-	mu     sync.Mutex
-	begins [][]media.Track
-	units  []*media.AccessUnit
-	ends   int
-}
+type collector struct{ testutil.Collector }
 
-func (c *collector) Begin(t []media.Track) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begins = append(c.begins, t)
-}
-
-func (c *collector) Write(au *media.AccessUnit) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.units = append(c.units, au)
-}
-
-func (c *collector) End() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ends++
-}
-
-func (c *collector) state() ([][]media.Track, []*media.AccessUnit, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([][]media.Track(nil), c.begins...), append([]*media.AccessUnit(nil), c.units...), c.ends
-}
+func (c *collector) state() ([][]media.Track, []*media.AccessUnit, int) { return c.State() }
 
 // videoUnits returns the units of track 0.
 func (c *collector) videoUnits() []*media.AccessUnit {
@@ -164,16 +137,7 @@ func startServer(t *testing.T, ctx context.Context, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	<-s.Ready()
+	testutil.Serve(t, ctx, s.Run, s.Ready())
 	if s.Addr() == "" {
 		t.Fatal("server did not start")
 	}

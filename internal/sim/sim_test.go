@@ -32,16 +32,7 @@ func startSim(t *testing.T, ctx context.Context, cfg Config) *Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	<-s.Ready()
+	testutil.Serve(t, ctx, s.Run, s.Ready())
 	if s.Addr() == "" {
 		t.Fatal("sim did not start")
 	}

@@ -3,45 +3,22 @@ package rtsp
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/sim"
 	"github.com/vigil-video/vigil/internal/stream"
+
+	"github.com/vigil-video/vigil/internal/testutil"
 )
 
 // collector is a stream reader that records what it gets.
-type collector struct {
-	mu     sync.Mutex
-	begins [][]media.Track
-	units  []*media.AccessUnit
-	ends   int
-}
-
-func (c *collector) Begin(t []media.Track) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.begins = append(c.begins, t)
-}
-
-func (c *collector) Write(au *media.AccessUnit) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.units = append(c.units, au)
-}
-
-func (c *collector) End() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ends++
-}
+type collector struct{ testutil.Collector }
 
 func (c *collector) snapshot() ([][]media.Track, []*media.AccessUnit) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([][]media.Track(nil), c.begins...), append([]*media.AccessUnit(nil), c.units...)
+	begins, units, _ := c.State()
+	return begins, units
 }
 
 // waitUnits waits until the collector holds n video units.
