@@ -20,6 +20,8 @@ import (
 	"github.com/vigil-video/vigil/internal/auth"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
+
+	"github.com/vigil-video/vigil/internal/testutil"
 )
 
 // Test users: name -> password; roles and scopes are set in newEnv.
@@ -32,22 +34,7 @@ const (
 )
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.LogBuffer
 
 // fakeRuntime records what the API tells it.
 type fakeRuntime struct {

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,8 +53,7 @@ type hubProc struct {
 	http   string // http://127.0.0.1:port
 	rtsp   string // rtsp://127.0.0.1:port
 	token  string
-	mu     sync.Mutex
-	stderr bytes.Buffer
+	stderr testutil.LogBuffer
 }
 
 // startHub runs the hub on data with the given extra YAML config.
@@ -68,7 +66,7 @@ func startHub(t *testing.T, data, extraYAML string) *hubProc {
 	}
 	h := &hubProc{t: t, data: data}
 	p, err := hubproc.Start(context.Background(), vigilBin, []string{"serve", "--config", cfgPath},
-		append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+adminPass), &lockedWriter{mu: &h.mu, w: &h.stderr}, 30*time.Second)
+		append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+adminPass), &h.stderr, 30*time.Second)
 	if err != nil {
 		t.Fatalf("%v: %s", err, h.Stderr())
 	}
@@ -80,23 +78,8 @@ func startHub(t *testing.T, data, extraYAML string) *hubProc {
 	return h
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // Stderr returns the hub's log so far.
-func (h *hubProc) Stderr() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.stderr.String()
-}
+func (h *hubProc) Stderr() string { return h.stderr.String() }
 
 // api calls the API with the test's bearer token and decodes the answer.
 func (h *hubProc) api(method, path string, body, out any, want int) {
