@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/vigil-video/vigil/internal/obs"
 	"github.com/vigil-video/vigil/internal/sim"
@@ -73,5 +72,3 @@ func ignoreDone(err error) error {
 	}
 	return err
 }
-
-var _ = time.Second

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/vigil-video/vigil/internal/index"
 )
@@ -109,5 +108,3 @@ func (m *memIndex) sorted() []index.Segment {
 	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	return out
 }
-
-var _ = time.Second

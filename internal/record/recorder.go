@@ -106,7 +106,7 @@ func (r *Recorder) SetPrevious(end time.Time, reason string) {
 
 // Begin implements stream.Reader.
 func (r *Recorder) Begin(tracks []media.Track) {
-	r.endSegment("reconnect")
+	r.finishSegment("reconnect")
 	r.tracks = tracks
 	r.fileOf = make([]int, len(tracks))
 	r.ftrack = r.ftrack[:0]
@@ -147,7 +147,7 @@ func (r *Recorder) warnOnce(c media.Codec, msg string) {
 
 // End implements stream.Reader.
 func (r *Recorder) End() {
-	r.endSegment("reconnect")
+	r.finishSegment("reconnect")
 	r.tracks, r.ref = nil, -1
 }
 
@@ -182,7 +182,7 @@ func (r *Recorder) writeRef(au *media.AccessUnit) {
 		step := au.DTS - ts.lastDTS
 		if step <= 0 || r.ticks(r.ref, step) > maxDTSJump {
 			r.log.Warn("camera clock jumped; starting a new segment", "step", r.ticks(r.ref, step))
-			r.endSegment("clock_jump")
+			r.finishSegment("clock_jump")
 		}
 	}
 	if r.seg == nil {
@@ -407,5 +407,3 @@ func (r *Recorder) finishSegment(reason string) {
 	r.seg = nil
 	r.prevEnd, r.prevReason = end, reason
 }
-
-func (r *Recorder) endSegment(reason string) { r.finishSegment(reason) }

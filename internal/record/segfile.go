@@ -25,7 +25,6 @@ type segFile struct {
 	pending []index.Fragment // written, not yet committed
 	end     time.Time        // end of the last written fragment
 	closing bool             // all fragments queued; close after commit
-	torn    bool             // a write failed part-way
 	err     error
 	dropped int64 // bytes already dropped from the page cache
 }
@@ -51,13 +50,10 @@ func (s *segFile) snapshot() segSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn := segSnapshot{id: s.id, key: s.key, w: s.w, written: s.written, end: s.end, closing: s.closing}
+	// After a torn write, written still ends at the last complete
+	// fragment: the index never covers the garbage, and start-up recovery
+	// cuts it off the file (its size differs from the index).
 	sn.frags = append([]index.Fragment(nil), s.pending...)
-	if s.torn {
-		// The file's tail past the last complete fragment is garbage; the
-		// committed Bytes stop at the last complete fragment and recovery
-		// truncates the rest.
-		sn.closing = s.closing
-	}
 	return sn
 }
 

@@ -285,11 +285,9 @@ func (w *Writer) writeFragment(j *job) {
 	}
 	n, err := writeBufs(bw, j.header, j.payload)
 	if err != nil {
-		// A torn fragment is cut off by recovery or by truncation at close.
+		// The index stops at the last complete fragment; start-up
+		// recovery cuts the torn one off the file.
 		w.fail(seg, fmt.Errorf("write segment %s: %w", seg.key, err))
-		seg.mu.Lock()
-		seg.torn = true
-		seg.mu.Unlock()
 		return
 	}
 	if wb, ok := bw.(writebackStarter); ok {
