@@ -247,6 +247,10 @@ func (s *Session) Stats() Stats {
 // HandleRTP processes one RTP packet of medi/forma. Packets of formats that
 // are not tracks are ignored. It is safe for concurrent use by different
 // medias; packets of one media must come in order from one goroutine.
+//
+// Video units keep slices of pkt.Payload (single NAL unit and aggregation
+// packets), so the caller must not reuse a packet's payload buffer after
+// the call; gortsplib allocates a fresh one for every packet it hands out.
 func (s *Session) HandleRTP(medi *description.Media, forma format.Format, pkt *rtp.Packet) {
 	st := s.byForma[forma]
 	if st == nil || pkt == nil {

@@ -141,7 +141,10 @@ func checkVideo(t *testing.T, rec *recorder, want []testFrame, fx fixture, h265 
 
 func checkPayload(t *testing.T, i int, au *media.AccessUnit, w testFrame, fx fixture, h265 bool) {
 	t.Helper()
-	nalus := splitAVCC(t, au.Payload)
+	if au.Payload != nil {
+		t.Fatalf("unit %d: video unit with an audio payload", i)
+	}
+	nalus := splitAVCC(t, au.AppendAVCC(nil))
 	wantNALUs := w.nalus
 	if w.key {
 		params := [][]byte{fx.sps, fx.pps}

@@ -94,7 +94,12 @@ func checkInvariants(t *testing.T, rec *recorder) {
 	}
 	for _, au := range rec.units {
 		if len(rec.tracks) > 0 && rec.tracks[0][0].IsVideo() {
-			splitAVCC(t, au.Payload)
+			if len(au.NALUs) == 0 || au.Payload != nil {
+				t.Fatalf("video unit with %d NAL units and a %d-byte payload", len(au.NALUs), len(au.Payload))
+			}
+			if got := splitAVCC(t, au.AppendAVCC(nil)); len(got) != len(au.NALUs) {
+				t.Fatalf("AVCC holds %d NAL units, want %d", len(got), len(au.NALUs))
+			}
 		}
 	}
 }

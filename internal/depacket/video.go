@@ -2,7 +2,6 @@ package depacket
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/pion/rtp"
@@ -67,14 +66,13 @@ type videoCodec struct {
 	bufTS  uint32
 	bufPTS int64
 
-	waitKey   bool
-	badSPS    int  // unusable SPSs in a row, see setParams
-	fallback  bool // the DTS extractor cannot handle this stream: DTS = PTS
-	lastDTS   int64
-	hasDTS    bool
-	frame     [][]byte // scratch: the unit's NAL units
-	extractIn [][]byte // scratch: NAL units inside the payload
-	fresh     [paramCount][]byte
+	waitKey  bool
+	badSPS   int  // unusable SPSs in a row, see setParams
+	fallback bool // the DTS extractor cannot handle this stream: DTS = PTS
+	lastDTS  int64
+	hasDTS   bool
+	frame    [][]byte // scratch: the unit's NAL units
+	fresh    [paramCount][]byte
 }
 
 func (c *videoCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
@@ -145,13 +143,13 @@ func (c *videoCodec) handleAU(st *trackState, nalus [][]byte, pts int64, pkt *rt
 		st.drop()
 		return
 	}
-	payload := c.toAVCC(key)
-	dts, ok := c.extractDTS(st, key, pts)
+	out := c.unitNALUs(key)
+	dts, ok := c.extractDTS(st, key, pts, out)
 	if !ok {
 		st.drop()
 		return
 	}
-	st.emit(unit{pts: pts, dts: dts, key: key, payload: payload}, pkt, pktPTS)
+	st.emit(unit{pts: pts, dts: dts, key: key, nalus: out}, pkt, pktPTS)
 }
 
 // collect splits nalus into parameter sets (applied to the track) and the
@@ -230,61 +228,42 @@ func (c *videoCodec) checkSPS(sps []byte) (int, int, error) {
 	return w, h, nil
 }
 
-// toAVCC builds the unit's payload with one allocation: the parameter sets
-// first on keyframes, then the frame's NAL units, each with a 4-byte
-// length. c.extractIn receives the NAL units as slices of the payload.
-func (c *videoCodec) toAVCC(key bool) []byte {
-	size := 0
+// unitNALUs returns the unit's NAL units in a new slice: the parameter
+// sets first on keyframes, then the frame's NAL units. The NAL units
+// themselves are not copied: the RTP decoder hands out fresh buffers (or
+// slices of packets gortsplib never reuses), and parameter sets are cloned
+// when adopted and never modified.
+func (c *videoCodec) unitNALUs(key bool) [][]byte {
+	n := len(c.frame)
 	if key {
 		for _, p := range c.params {
-			size += lenPrefixed(p)
+			if len(p) > 0 {
+				n++
+			}
 		}
 	}
-	for _, n := range c.frame {
-		size += 4 + len(n)
-	}
-	buf := make([]byte, 0, size)
-	c.extractIn = c.extractIn[:0]
+	out := make([][]byte, 0, n)
 	if key {
 		for _, p := range c.params {
-			buf = c.appendNALU(buf, p)
+			if len(p) > 0 {
+				out = append(out, p)
+			}
 		}
 	}
-	for _, n := range c.frame {
-		buf = c.appendNALU(buf, n)
-	}
-	return buf
-}
-
-func lenPrefixed(n []byte) int {
-	if len(n) == 0 {
-		return 0
-	}
-	return 4 + len(n)
-}
-
-func (c *videoCodec) appendNALU(buf, n []byte) []byte {
-	if len(n) == 0 {
-		return buf
-	}
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(n)))
-	start := len(buf)
-	buf = append(buf, n...)
-	c.extractIn = append(c.extractIn, buf[start:len(buf):len(buf)])
-	return buf
+	return append(out, c.frame...)
 }
 
 // extractDTS derives the unit's DTS. When the extractor fails it is reset
 // and units are dropped until the next keyframe; when a fresh extractor
 // fails on a keyframe (a stream it cannot handle) DTS falls back to PTS.
-func (c *videoCodec) extractDTS(st *trackState, key bool, pts int64) (int64, bool) {
+func (c *videoCodec) extractDTS(st *trackState, key bool, pts int64, nalus [][]byte) (int64, bool) {
 	if c.fallback {
 		return c.fallbackDTS(pts, key)
 	}
-	dts, err := c.ext.Extract(c.extractIn, pts)
+	dts, err := c.ext.Extract(nalus, pts)
 	if err != nil && key {
 		c.ext = c.spec.newExtractor()
-		dts, err = c.ext.Extract(c.extractIn, pts)
+		dts, err = c.ext.Extract(nalus, pts)
 		if err != nil {
 			st.warn("dts-fallback", "cannot derive DTS, using PTS (B-frames dropped)", err)
 			c.fallback = true

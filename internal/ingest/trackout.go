@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -16,7 +15,7 @@ import (
 )
 
 // errBadPayload is returned for an AVCC payload that does not parse.
-var errBadPayload = errors.New("malformed avcc payload")
+var errBadPayload = errors.New("empty access unit")
 
 // trackOut packetises one track for re-streaming.
 type trackOut struct {
@@ -64,14 +63,13 @@ type nalEncoder interface {
 	Encode(nalus [][]byte) ([]*rtp.Packet, error)
 }
 
-// avccEncoder encodes AVCC access units with enc.
+// avccEncoder encodes video access units with enc.
 func avccEncoder(enc nalEncoder) func(*media.AccessUnit) ([]*rtp.Packet, error) {
 	return func(au *media.AccessUnit) ([]*rtp.Packet, error) {
-		nalus, err := splitAVCC(au.Payload)
-		if err != nil {
-			return nil, err
+		if len(au.NALUs) == 0 {
+			return nil, errBadPayload
 		}
-		return enc.Encode(nalus)
+		return enc.Encode(au.NALUs)
 	}
 }
 
@@ -127,21 +125,4 @@ func g711Out(t media.Track, pt uint8) (*trackOut, error) {
 		}
 		return enc.Encode(au.Payload)
 	}), nil
-}
-
-// splitAVCC returns the NAL units of an AVCC payload.
-func splitAVCC(b []byte) ([][]byte, error) {
-	var out [][]byte
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return nil, errBadPayload
-		}
-		n := binary.BigEndian.Uint32(b)
-		if n == 0 || uint64(n) > uint64(len(b)-4) {
-			return nil, errBadPayload
-		}
-		out = append(out, b[4:4+n])
-		b = b[4+n:]
-	}
-	return out, nil
 }

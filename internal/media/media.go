@@ -32,13 +32,16 @@ func (t Track) IsVideo() bool { return t.Codec.Info().Video }
 
 // AccessUnit is one frame (video) or one audio frame/packet.
 //
-// Payload format depends on the codec (see CodecInfo.Payload): for H.264 and
-// H.265 it is AVCC (each NAL unit prefixed by a 4-byte big-endian length),
-// which is what fMP4 stores, so muxers copy it as is. Parameter sets that
-// arrive in band are kept in the payload of keyframes.
+// Video units (H.264, H.265) carry their NAL units in NALUs, without start
+// codes or length prefixes; Payload is nil. The unit's fMP4 sample is AVCC:
+// each NAL unit prefixed by its 4-byte big-endian length (see AppendAVCC
+// and Size), and muxers write the prefixes and the NAL units side by side
+// without joining them. Keyframes start with the track's current parameter
+// sets. Audio units carry their frame in Payload: a raw AAC access unit (no
+// ADTS header), one Opus packet, or G.711 samples.
 //
 // An AccessUnit is immutable once written to a stream: readers share it and
-// must not modify Payload.
+// must not modify NALUs, their bytes or Payload.
 type AccessUnit struct {
 	// Track is the Track.ID this unit belongs to.
 	Track int
@@ -52,9 +55,28 @@ type AccessUnit struct {
 	// Key is true for a random-access unit (IDR / IRAP) of a video track.
 	// Audio units are always Key.
 	Key bool
-	// Payload is the encoded data (see above).
+	// NALUs are a video unit's NAL units.
+	NALUs [][]byte
+	// Payload is an audio unit's encoded frame.
 	Payload []byte
 }
 
-// Size is the number of payload bytes.
-func (au *AccessUnit) Size() int { return len(au.Payload) }
+// Size is the number of bytes of the unit's sample: the AVCC size of a
+// video unit, the payload size of an audio unit.
+func (au *AccessUnit) Size() int {
+	n := len(au.Payload)
+	for _, nalu := range au.NALUs {
+		n += 4 + len(nalu)
+	}
+	return n
+}
+
+// AppendAVCC appends the unit's sample bytes to dst: the NAL units of a
+// video unit with 4-byte length prefixes, or the payload of an audio unit.
+func (au *AccessUnit) AppendAVCC(dst []byte) []byte {
+	for _, nalu := range au.NALUs {
+		dst = append(dst, byte(len(nalu)>>24), byte(len(nalu)>>16), byte(len(nalu)>>8), byte(len(nalu)))
+		dst = append(dst, nalu...)
+	}
+	return append(dst, au.Payload...)
+}

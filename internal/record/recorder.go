@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"hash/fnv"
 	"log/slog"
 	"sync/atomic"
@@ -64,14 +65,33 @@ type trackState struct {
 	lastDur uint32
 	lastDTS int64
 	run     []segment.Sample
-	payload [][]byte
+	payload [][]byte // the fragment's sample data, in pieces
+	prefix  []byte   // backing of the fragment's AVCC length prefixes
 	base    uint64
 }
 
 type pendSample struct {
 	dts, pts int64
 	key      bool
-	payload  []byte
+	au       *media.AccessUnit
+}
+
+// appendSample adds au's sample data to the fragment's pieces without
+// copying it: each NAL unit of a video unit goes in behind its 4-byte
+// length prefix (kept in ts.prefix), an audio unit's payload as is.
+func (ts *trackState) appendSample(au *media.AccessUnit) {
+	for _, n := range au.NALUs {
+		if len(ts.prefix)+4 > cap(ts.prefix) {
+			// earlier prefixes stay in the old array, which the pieces keep
+			ts.prefix = make([]byte, 0, max(256, 2*cap(ts.prefix)))
+		}
+		at := len(ts.prefix)
+		ts.prefix = binary.BigEndian.AppendUint32(ts.prefix, uint32(len(n)))
+		ts.payload = append(ts.payload, ts.prefix[at:at+4:at+4], n)
+	}
+	if len(au.Payload) > 0 {
+		ts.payload = append(ts.payload, au.Payload)
+	}
 }
 
 type fragState struct {
@@ -286,7 +306,7 @@ func (r *Recorder) addSample(ft int, au *media.AccessUnit) {
 		ts.lastDur = uint32(min(d, 1<<31))
 		r.pushSample(ft, ts.lastDur)
 	}
-	ts.last = &pendSample{dts: au.DTS, pts: au.PTS, key: au.Key, payload: au.Payload}
+	ts.last = &pendSample{dts: au.DTS, pts: au.PTS, key: au.Key, au: au}
 	ts.lastDTS = au.DTS
 	if ft == r.ref && !r.frag.open {
 		r.frag = fragState{startDTS: au.DTS, open: true, key: au.Key}
@@ -301,9 +321,9 @@ func (r *Recorder) pushSample(ft int, dur uint32) {
 		ts.base = uint64(s.dts - ts.origin)
 	}
 	ts.run = append(ts.run, segment.Sample{
-		Duration: dur, Size: uint32(len(s.payload)), CTO: int32(s.pts - s.dts), NonSync: !s.key,
+		Duration: dur, Size: uint32(s.au.Size()), CTO: int32(s.pts - s.dts), NonSync: !s.key,
 	})
-	ts.payload = append(ts.payload, s.payload)
+	ts.appendSample(s.au)
 	ts.last = nil
 }
 
@@ -353,6 +373,7 @@ func (r *Recorder) flushFragment(final bool) {
 	for ft := range r.tr {
 		r.tr[ft].run = nil
 		r.tr[ft].payload = nil
+		r.tr[ft].prefix = nil
 	}
 	r.frag.open = false
 	if !r.w.submit(r.shard, j) {

@@ -61,7 +61,7 @@ func (r *rig) feed(first, n int, wallShift time.Duration) {
 	for i := first; i < first+n; i++ {
 		dts := int64(i) * 3600
 		wall := t0.Add(wallShift + time.Duration(i)*40*time.Millisecond)
-		r.rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: wall, Key: i%25 == 0, Payload: []byte{0, 0, 0, 2, 0x65, byte(i)}})
+		r.rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: wall, Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
 		// ~two AAC frames (1024 samples at 48 kHz = 21.3 ms) per video frame.
 		for k := 0; k < 2; k++ {
 			a := int64(i*2+k) * 960

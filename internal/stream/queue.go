@@ -94,13 +94,13 @@ func (q *Queue) Write(au *media.AccessUnit) {
 		q.dropped.Add(1)
 	case q.waitKey && !video:
 		q.dropped.Add(1)
-	case q.units >= q.opts.MaxUnits || q.bytes+len(au.Payload) > q.opts.MaxBytes:
+	case q.units >= q.opts.MaxUnits || q.bytes+au.Size() > q.opts.MaxBytes:
 		q.dropped.Add(1)
 		q.waitKey = true
 	default:
 		q.waitKey = false
 		q.push(Item{Kind: ItemUnit, Unit: au})
-		q.bytes += len(au.Payload)
+		q.bytes += au.Size()
 		q.units++
 	}
 	q.mu.Unlock()
@@ -113,7 +113,7 @@ func (q *Queue) pushControl(it Item) {
 	for q.n >= len(q.items) {
 		last := (q.head + q.n - 1) % len(q.items)
 		if q.items[last].Kind == ItemUnit {
-			q.bytes -= len(q.items[last].Unit.Payload)
+			q.bytes -= q.items[last].Unit.Size()
 			q.units--
 			q.dropped.Add(1)
 		}
@@ -145,7 +145,7 @@ func (q *Queue) Next(ctx context.Context) (Item, error) {
 			q.head = (q.head + 1) % len(q.items)
 			q.n--
 			if it.Kind == ItemUnit {
-				q.bytes -= len(it.Unit.Payload)
+				q.bytes -= it.Unit.Size()
 				q.units--
 			}
 			q.mu.Unlock()

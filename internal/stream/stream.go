@@ -193,7 +193,7 @@ func (p *Publisher) Write(au *media.AccessUnit) error {
 		return ErrClosed
 	}
 	video := au.Track < len(s.tracks) && s.tracks[au.Track].IsVideo()
-	s.rate.add(time.Now(), video, len(au.Payload))
+	s.rate.add(time.Now(), video, au.Size())
 	s.keepGOP(au, video)
 	for _, r := range s.readers {
 		r.Write(au)
@@ -211,7 +211,7 @@ func (s *Stream) keepGOP(au *media.AccessUnit, video bool) {
 	if !s.gopValid {
 		return
 	}
-	if s.gopBytes+len(au.Payload) > s.opts.MaxGOPBytes {
+	if s.gopBytes+au.Size() > s.opts.MaxGOPBytes {
 		clear(s.gop)
 		s.gop = s.gop[:0]
 		s.gopBytes = 0
@@ -219,7 +219,7 @@ func (s *Stream) keepGOP(au *media.AccessUnit, video bool) {
 		return
 	}
 	s.gop = append(s.gop, au)
-	s.gopBytes += len(au.Payload)
+	s.gopBytes += au.Size()
 }
 
 // Close ends the session if p is still the stream's publisher.

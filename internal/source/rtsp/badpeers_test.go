@@ -165,7 +165,7 @@ func TestGarbageRTP(t *testing.T) {
 			}
 			_, units := col.snapshot()
 			for _, u := range units {
-				checkAVCC(t, u.Payload)
+				checkAVCC(t, u.AppendAVCC(nil))
 			}
 		})
 	}
