@@ -113,7 +113,8 @@ func newH264(f *format.H264, id int, opts Options) (codec, media.Track, error) {
 		return errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious)
 	}
 	sps, pps := f.SafeParams()
-	return newVideo(h264Spec(), dec, benign, id, opts, [paramCount][]byte{nil, sps, pps}, f.ClockRate())
+	renew := func() (rtpVideoDecoder, error) { return f.CreateDecoder() }
+	return newVideo(h264Spec(), dec, renew, benign, id, opts, [paramCount][]byte{nil, sps, pps}, f.ClockRate())
 }
 
 func newH265(f *format.H265, id int, opts Options) (codec, media.Track, error) {
@@ -126,17 +127,19 @@ func newH265(f *format.H265, id int, opts Options) (codec, media.Track, error) {
 		return errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious)
 	}
 	vps, sps, pps := f.SafeParams()
-	return newVideo(h265Spec(), dec, benign, id, opts, [paramCount][]byte{vps, sps, pps}, f.ClockRate())
+	renew := func() (rtpVideoDecoder, error) { return f.CreateDecoder() }
+	return newVideo(h265Spec(), dec, renew, benign, id, opts, [paramCount][]byte{vps, sps, pps}, f.ClockRate())
 }
 
 // newVideo builds a video codec with the SDP's parameter sets. An SPS that
 // does not parse is ignored (the in-band one is awaited); one that parses
 // to an absurd size fails the session at once.
-func newVideo(spec *videoSpec, dec rtpVideoDecoder, benign func(error) bool, id int, opts Options,
+func newVideo(spec *videoSpec, dec rtpVideoDecoder, renew func() (rtpVideoDecoder, error),
+	benign func(error) bool, id int, opts Options,
 	sdp [paramCount][]byte, clockRate int,
 ) (codec, media.Track, error) {
 	c := &videoCodec{
-		spec: spec, dec: dec, benign: benign, ext: spec.newExtractor(),
+		spec: spec, dec: dec, renew: renew, benign: benign, ext: spec.newExtractor(),
 		maxW: opts.MaxWidth, maxH: opts.MaxHeight, waitKey: true,
 	}
 	t := media.Track{ID: id, Codec: spec.codec, ClockRate: clockRate}

@@ -27,6 +27,9 @@ type videoCase struct {
 	// changes to end a frame).
 	noMarker bool
 	h265     bool
+	// maxPayload is the packetiser's payload size (default 1000); small
+	// ones split keyframes over enough packets to renew the decoder.
+	maxPayload int
 }
 
 func videoCases() []videoCase {
@@ -36,6 +39,8 @@ func videoCases() []videoCase {
 		{name: "h264 without marker bits", path: "testdata/h264_bframes.mp4", sdp: true, noMarker: true},
 		{name: "h265 b-frames params in sdp", path: "testdata/h265_bframes.mp4", sdp: true, h265: true},
 		{name: "h265 params in band", path: "testdata/h265_bframes.mp4", h265: true},
+		{name: "h264 small packets", path: "testdata/h264_bframes.mp4", sdp: true, maxPayload: 20},
+		{name: "h265 small packets", path: "testdata/h265_bframes.mp4", h265: true, maxPayload: 20},
 	}
 }
 
@@ -49,12 +54,16 @@ func (vc videoCase) setup(t testing.TB) (format.Format, []*rtp.Packet, []testFra
 	}
 	var forma format.Format
 	var enc encoder
+	maxPayload := vc.maxPayload
+	if maxPayload == 0 {
+		maxPayload = 1000
+	}
 	if vc.h265 {
 		f := &format.H265{PayloadTyp: 96}
 		if vc.sdp {
 			f.VPS, f.SPS, f.PPS = fx.vps, fx.sps, fx.pps
 		}
-		e := &rtph265.Encoder{PayloadType: 96, PayloadMaxSize: 1000}
+		e := &rtph265.Encoder{PayloadType: 96, PayloadMaxSize: maxPayload}
 		if err := e.Init(); err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +73,7 @@ func (vc videoCase) setup(t testing.TB) (format.Format, []*rtp.Packet, []testFra
 		if vc.sdp {
 			f.SPS, f.PPS = fx.sps, fx.pps
 		}
-		e := &rtph264.Encoder{PayloadType: 96, PayloadMaxSize: 1000, PacketizationMode: 1}
+		e := &rtph264.Encoder{PayloadType: 96, PayloadMaxSize: maxPayload, PacketizationMode: 1}
 		if err := e.Init(); err != nil {
 			t.Fatal(err)
 		}
@@ -108,6 +117,11 @@ func TestVideo(t *testing.T) {
 				want = want[:len(want)-1] // the last frame waits for a next timestamp
 			}
 			checkVideo(t, rec, want, fx, vc.h265)
+			if vc.maxPayload > 0 {
+				if c := s.states[0].codec.(*videoCodec); c.renewals == 0 {
+					t.Fatal("the decoder was never renewed after a large unit")
+				}
+			}
 		})
 	}
 }

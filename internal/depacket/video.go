@@ -9,6 +9,13 @@ import (
 	"github.com/vigil-video/vigil/internal/media"
 )
 
+// renewAfter is the number of packets of one access unit after which the
+// RTP decoder is replaced once the unit is complete. gortsplib's decoders
+// keep their fragment list's backing array, which keeps the packets of the
+// largest frame so far (a keyframe: a few hundred KiB) reachable until
+// another frame as large overwrites them; a fresh decoder lets them go.
+const renewAfter = 32
+
 // maxBadSPS is how many unusable in-band SPSs in a row are dropped, while
 // a good one is known, before the session fails.
 const maxBadSPS = 3
@@ -55,6 +62,9 @@ type rtpVideoDecoder interface {
 type videoCodec struct {
 	spec       *videoSpec
 	dec        rtpVideoDecoder
+	renew      func() (rtpVideoDecoder, error) // a fresh decoder, see renewAfter
+	unitPkts   int                             // packets since the last complete unit
+	renewals   int
 	benign     func(error) bool
 	ext        dtsExtractor
 	maxW, maxH int
@@ -79,6 +89,10 @@ func (c *videoCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
 	auPTS, flushes := c.unitPTS(pkt, pts)
 	nalus, err := c.dec.Decode(pkt)
 	c.trackBuffer(pkt, pts, flushes, err)
+	c.unitPkts++
+	if err == nil && !c.hasBuf {
+		c.renewIfLarge()
+	}
 	if err != nil {
 		if !c.benign(err) {
 			st.warn("decode", "dropping undecodable video packets", err)
@@ -87,6 +101,19 @@ func (c *videoCodec) decode(st *trackState, pkt *rtp.Packet, pts int64) {
 		return
 	}
 	c.handleAU(st, nalus, auPTS, pkt, pts)
+}
+
+// renewIfLarge replaces the decoder, which holds no unfinished unit, when
+// the unit it just completed took many packets.
+func (c *videoCodec) renewIfLarge() {
+	n := c.unitPkts
+	c.unitPkts = 0
+	if n < renewAfter || c.renew == nil {
+		return
+	}
+	if dec, err := c.renew(); err == nil {
+		c.dec, c.renewals = dec, c.renewals+1
+	}
 }
 
 // unitPTS returns the PTS of the unit the decoder may complete with pkt.
