@@ -12,6 +12,7 @@ package stream
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -110,6 +111,23 @@ func (s *Stream) Tracks() []media.Track {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tracks
+}
+
+// GOP returns the current session's tracks and a copy of the kept GOP (the
+// units since the last video keyframe, starting with it), or nil tracks
+// when nobody publishes. The GOP is empty until the first keyframe, or
+// after one grew past Options.MaxGOPBytes. The units are shared and
+// immutable.
+func (s *Stream) GOP() ([]media.Track, []*media.AccessUnit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pub == nil {
+		return nil, nil
+	}
+	if !s.gopValid {
+		return s.tracks, nil
+	}
+	return s.tracks, slices.Clone(s.gop)
 }
 
 // AddReader attaches r. When a session is in progress r receives Begin and

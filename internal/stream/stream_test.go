@@ -35,7 +35,7 @@ func (l *logReader) Write(au *media.AccessUnit) {
 }
 
 func video(i int, key bool) *media.AccessUnit {
-	return &media.AccessUnit{Track: 0, DTS: int64(i) * 3600, PTS: int64(i) * 3600, Key: key, Payload: make([]byte, 100)}
+	return &media.AccessUnit{Track: 0, DTS: int64(i) * 3600, PTS: int64(i) * 3600, Key: key, NALUs: [][]byte{make([]byte, 96)}}
 }
 
 func TestLateReaderStartsOnKeyframe(t *testing.T) {
@@ -65,6 +65,33 @@ func TestLateReaderStartsOnKeyframe(t *testing.T) {
 				t.Fatalf("first unit %+v", r.units[0])
 			}
 		})
+	}
+}
+
+func TestGOPSnapshot(t *testing.T) {
+	s := New("cam", Options{})
+	if tr, gop := s.GOP(); tr != nil || gop != nil {
+		t.Fatalf("idle stream: %v tracks, %d units", tr, len(gop))
+	}
+	p := s.Publish(testTracks)
+	p.Write(video(0, false)) // before any keyframe: nothing kept
+	if tr, gop := s.GOP(); len(tr) != len(testTracks) || len(gop) != 0 {
+		t.Fatalf("before keyframe: %d tracks, %d units", len(tr), len(gop))
+	}
+	for i := 1; i <= 13; i++ {
+		p.Write(video(i, i%10 == 0))
+	}
+	_, gop := s.GOP()
+	if len(gop) != 4 || !gop[0].Key || gop[0].DTS != 10*3600 {
+		t.Fatalf("mid GOP: %d units, first key %v dts %d", len(gop), len(gop) > 0 && gop[0].Key, gop[0].DTS)
+	}
+	p.Write(video(14, false))
+	if len(gop) != 4 {
+		t.Fatal("the returned GOP changed after a write")
+	}
+	p.Close()
+	if tr, gop := s.GOP(); tr != nil || gop != nil {
+		t.Fatal("GOP kept after the publisher closed")
 	}
 }
 
