@@ -21,7 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigil-video/vigil/internal/playback"
+	"github.com/vigil-video/vigil/internal/timeline"
 )
 
 // Config tunes the API. The zero value is usable.
@@ -38,7 +38,7 @@ type Config struct {
 	// MaxRange caps the recordings window. It defaults to 31 days.
 	MaxRange time.Duration
 	// JoinTolerance is the largest hole between segments still shown as
-	// one span. It defaults to playback.DefaultJoinTolerance (1.5 s).
+	// one span. It defaults to timeline.DefaultJoinTolerance (1.5 s).
 	JoinTolerance time.Duration
 }
 
@@ -53,7 +53,7 @@ func (c Config) withDefaults() Config {
 		c.MaxRange = 31 * 24 * time.Hour
 	}
 	if c.JoinTolerance == 0 {
-		c.JoinTolerance = playback.DefaultJoinTolerance
+		c.JoinTolerance = timeline.DefaultJoinTolerance
 	}
 	return c
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/internal/auth"
-	"github.com/vigil-video/vigil/internal/playback"
+	"github.com/vigil-video/vigil/internal/timeline"
 )
 
 type spanJSON struct {
@@ -29,7 +29,7 @@ type recordingsJSON struct {
 
 // recordings serves GET /api/v1/cameras/{id}/recordings?from=&to=: the
 // camera's continuous spans of footage and the gaps between them (see
-// playback.Spans for the rules). to defaults to now, from to
+// timeline.Spans for the rules). to defaults to now, from to
 // Config.DefaultRange before to; the range may not exceed Config.MaxRange.
 func (a *API) recordings(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	c, err := a.cameraFor(r.Context(), p, auth.PermPlayback, r.PathValue("id"))
@@ -49,12 +49,12 @@ func (a *API) recordings(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	tl := playback.Spans(playback.Window{From: from, To: to, Now: now, JoinTolerance: a.cfg.JoinTolerance}, segs, gaps)
+	tl := timeline.Spans(timeline.Window{From: from, To: to, Now: now, JoinTolerance: a.cfg.JoinTolerance}, segs, gaps)
 	writeJSON(w, http.StatusOK, toRecordingsJSON(from, to, tl))
 	return nil
 }
 
-func toRecordingsJSON(from, to time.Time, tl playback.Timeline) recordingsJSON {
+func toRecordingsJSON(from, to time.Time, tl timeline.Timeline) recordingsJSON {
 	out := recordingsJSON{From: fmtTime(from), To: fmtTime(to),
 		Spans: make([]spanJSON, 0, len(tl.Spans)), Gaps: make([]gapJSON, 0, len(tl.Gaps))}
 	for _, s := range tl.Spans {

@@ -1,6 +1,7 @@
-// Package playback turns the recordings index into what users play: the
-// timeline of a camera (spans and gaps), recorded HLS and MP4 exports.
-package playback
+// Package timeline turns a camera's recorded segments and explicit gaps
+// into its timeline: the continuous spans of footage and the gaps between
+// them, as the recordings API and the viewer page show them.
+package timeline
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package playback
+package timeline
 
 import (
 	"encoding/binary"
