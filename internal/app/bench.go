@@ -13,7 +13,8 @@ import (
 )
 
 // runBench runs `vigil bench`: the recording load benchmark, for one or
-// more stream counts (--streams 50,100,200).
+// more stream counts (--streams 50,100,200), or with --viewers the live
+// viewing benchmark (--streams 20 --viewers 100).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,6 +25,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "", "hub data dir (default: temporary)")
 	keep := fs.Bool("keep", false, "keep the data dir")
 	verify := fs.Bool("verify", true, "count every stream's recorded frames with ffprobe")
+	viewers := fs.Int("viewers", 0, "live HLS viewers spread over the streams (0: the recording benchmark)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,6 +33,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			return fmt.Errorf("bad stream count %q", s)
+		}
+		if *viewers > 0 {
+			res, err := bench.RunViewers(ctx, bench.ViewersConfig{Cameras: n, Viewers: *viewers, Warmup: *warmup,
+				Window: *window, Clip: *clip, Data: *data}, stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, res)
+			continue
 		}
 		res, err := bench.Run(ctx, bench.Config{Streams: n, Warmup: *warmup, Window: *window, Clip: *clip,
 			Data: *data, Keep: *keep, Verify: *verify}, stderr)
