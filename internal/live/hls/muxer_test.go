@@ -177,8 +177,8 @@ func TestFirstSegmentIsCutFromTheKeptGOP(t *testing.T) {
 	if d := time.Since(start); d > 200*time.Millisecond {
 		t.Errorf("first segment took %v after the first playlist request, want < one part (200ms)", d)
 	}
-	for _, want := range []string{"#EXTINF:0.700,\ns0.mp4\n", "#EXT-X-PART:DURATION=0.200,URI=\"p0.0.mp4\",INDEPENDENT=YES\n",
-		"#EXT-X-PART:DURATION=0.100,URI=\"p0.3.mp4\"\n", "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p1.0.mp4\"\n"} {
+	for _, want := range []string{"#EXTINF:0.700,\nlive/s0.mp4\n", "#EXT-X-PART:DURATION=0.200,URI=\"live/p0.0.mp4\",INDEPENDENT=YES\n",
+		"#EXT-X-PART:DURATION=0.100,URI=\"live/p0.3.mp4\"\n", "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"live/p1.0.mp4\"\n"} {
 		if !bytes.Contains([]byte(pl), []byte(want)) {
 			t.Errorf("playlist lacks %q:\n%s", want, pl)
 		}

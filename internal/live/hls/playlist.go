@@ -51,7 +51,7 @@ func (m *muxer) renderLocked(b []byte) []byte {
 		if s.init != init {
 			init = s.init
 			b = append(b, "#EXT-X-MAP:URI=\""...)
-			b = append(fileName(b, fileRef{kind: fileInit, a: uint64(init.id)}), "\"\n"...)
+			b = append(appendURI(b, fileRef{kind: fileInit, a: uint64(init.id)}), "\"\n"...)
 		}
 		b = m.appendSegment(b, s, i >= partsFrom)
 	}
@@ -95,7 +95,7 @@ func (m *muxer) appendSegment(b []byte, s *mediaSegment, parts bool) []byte {
 			b = append(b, "#EXT-X-PART:DURATION="...)
 			b = appendSeconds(b, p.dur)
 			b = append(b, ",URI=\""...)
-			b = fileName(b, fileRef{kind: filePart, a: s.msn, b: uint64(i)})
+			b = appendURI(b, fileRef{kind: filePart, a: s.msn, b: uint64(i)})
 			b = append(b, '"')
 			if p.independent {
 				b = append(b, ",INDEPENDENT=YES"...)
@@ -109,7 +109,7 @@ func (m *muxer) appendSegment(b []byte, s *mediaSegment, parts bool) []byte {
 	b = append(b, "#EXTINF:"...)
 	b = appendSeconds(b, s.dur)
 	b = append(b, ",\n"...)
-	b = fileName(b, fileRef{kind: fileSegment, a: s.msn})
+	b = appendURI(b, fileRef{kind: fileSegment, a: s.msn})
 	return append(b, '\n')
 }
 
@@ -124,7 +124,7 @@ func (m *muxer) appendHint(b []byte, list []*mediaSegment) []byte {
 		next = fileRef{kind: filePart, a: m.cur.msn, b: uint64(len(m.cur.parts))}
 	}
 	b = append(b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""...)
-	b = fileName(b, next)
+	b = appendURI(b, next)
 	return append(b, "\"\n"...)
 }
 
@@ -141,4 +141,10 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 		b = append(b, '0')
 	}
 	return strconv.AppendInt(b, frac, 10)
+}
+
+// appendURI appends ref's URI relative to the playlist
+// (.../cameras/{id}/live.m3u8 -> .../cameras/{id}/live/FILE).
+func appendURI(b []byte, ref fileRef) []byte {
+	return fileName(append(b, "live/"...), ref)
 }

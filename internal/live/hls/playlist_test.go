@@ -19,10 +19,10 @@ func TestPlaylistGolden(t *testing.T) {
 	g := newGen(tr, 10, 10)
 	g.writeN(t, p, 1)
 	first := h.mustGet(t, "cam", "live.m3u8", 200) // starts the muxer: segment 0 is the one frame
-	if want := "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init-1.mp4\"\n" +
+	if want := "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"live/init-1.mp4\"\n" +
 		"#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05.000Z\n" +
-		"#EXT-X-PART:DURATION=0.040,URI=\"p0.0.mp4\",INDEPENDENT=YES\n#EXTINF:0.040,\ns0.mp4\n" +
-		"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p1.0.mp4\"\n"; !hasSuffix(first, want) {
+		"#EXT-X-PART:DURATION=0.040,URI=\"live/p0.0.mp4\",INDEPENDENT=YES\n#EXTINF:0.040,\nlive/s0.mp4\n" +
+		"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"live/p1.0.mp4\"\n"; !hasSuffix(first, want) {
 		t.Errorf("first playlist:\n%s\nwant it to end with:\n%s", first, want)
 	}
 	g.writeN(t, p, 9+10*4+3)
@@ -33,26 +33,26 @@ func TestPlaylistGolden(t *testing.T) {
 #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600
 #EXT-X-PART-INF:PART-TARGET=0.200
 #EXT-X-MEDIA-SEQUENCE:4
-#EXT-X-MAP:URI="init-1.mp4"
+#EXT-X-MAP:URI="live/init-1.mp4"
 #EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:08.000Z
-#EXT-X-PART:DURATION=0.200,URI="p4.0.mp4",INDEPENDENT=YES
-#EXT-X-PART:DURATION=0.200,URI="p4.1.mp4"
-#EXT-X-PART:DURATION=0.200,URI="p4.2.mp4"
-#EXT-X-PART:DURATION=0.200,URI="p4.3.mp4"
-#EXT-X-PART:DURATION=0.200,URI="p4.4.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p4.0.mp4",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="live/p4.1.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p4.2.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p4.3.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p4.4.mp4"
 #EXTINF:1.000,
-s4.mp4
+live/s4.mp4
 #EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:09.000Z
-#EXT-X-PART:DURATION=0.200,URI="p5.0.mp4",INDEPENDENT=YES
-#EXT-X-PART:DURATION=0.200,URI="p5.1.mp4"
-#EXT-X-PART:DURATION=0.200,URI="p5.2.mp4"
-#EXT-X-PART:DURATION=0.200,URI="p5.3.mp4"
-#EXT-X-PART:DURATION=0.200,URI="p5.4.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p5.0.mp4",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="live/p5.1.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p5.2.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p5.3.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p5.4.mp4"
 #EXTINF:1.000,
-s5.mp4
+live/s5.mp4
 #EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:10.000Z
-#EXT-X-PART:DURATION=0.200,URI="p6.0.mp4",INDEPENDENT=YES
-#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p6.1.mp4"
+#EXT-X-PART:DURATION=0.200,URI="live/p6.0.mp4",INDEPENDENT=YES
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI="live/p6.1.mp4"
 `
 	if got != want {
 		t.Errorf("playlist:\n%s\nwant:\n%s", got, want)

@@ -53,7 +53,7 @@ func TestBlockingReload(t *testing.T) {
 	made := time.Now()
 	a := <-got
 	pl := body(t, a.res)
-	if a.res.StatusCode != 200 || !strings.Contains(pl, `URI="p1.1.mp4"`) {
+	if a.res.StatusCode != 200 || !strings.Contains(pl, `URI="live/p1.1.mp4"`) {
 		t.Fatalf("blocking reload: %d\n%s", a.res.StatusCode, pl)
 	}
 	if d := a.at.Sub(made); d > 100*time.Millisecond {
@@ -216,7 +216,7 @@ func TestPublisherRestartStartsDiscontinuity(t *testing.T) {
 	g2 := newGen(tr2, 10, 10)
 	g2.writeN(t, p2, 13)
 	pl := h.mustGet(t, "cam", "live.m3u8", 200)
-	want := "#EXTINF:1.000,\ns2.mp4\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-2.mp4\"\n" +
+	want := "#EXTINF:1.000,\nlive/s2.mp4\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"live/init-2.mp4\"\n" +
 		"#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05.000Z\n"
 	if !strings.Contains(pl, want) {
 		t.Fatalf("playlist lacks %q:\n%s", want, pl)
@@ -308,7 +308,7 @@ func TestPreloadHintedPartWaits(t *testing.T) {
 	h, g, p := started(t, testConfig())
 	g.writeN(t, p, 2) // part 1.0 pending
 	pl := h.mustGet(t, "cam", "live.m3u8", 200)
-	if !strings.Contains(pl, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p1.0.mp4"`) {
+	if !strings.Contains(pl, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="live/p1.0.mp4"`) {
 		t.Fatalf("hint:\n%s", pl)
 	}
 	got := make(chan int, 1)
