@@ -121,7 +121,6 @@ func ffmpegOutput(t testing.TB, frames int) []byte {
 	return out
 }
 
-
 func FuzzReadOutput(f *testing.F) {
 	for _, c := range readOutputCases {
 		f.Add(c.in)
