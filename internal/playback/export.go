@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -175,15 +176,18 @@ func (s *Service) readInit(ctx context.Context, seg *index.Segment) ([]byte, err
 }
 
 // durTicks converts d to ticks of a timescale, rounding to the nearest
-// tick, without overflow for any duration.
+// tick; it saturates at ±MaxInt64/2 instead of overflowing.
 func durTicks(d time.Duration, timescale uint32) int64 {
 	neg := d < 0
 	if neg {
-		d = -d
+		d = max(-d, -(d + 1)) // -MinInt64 overflows: take MaxInt64 then
 	}
-	ts := int64(timescale)
+	ts := int64(max(timescale, 1))
 	sec, rem := int64(d/time.Second), int64(d%time.Second)
-	t := sec*ts + (rem*ts+int64(time.Second)/2)/int64(time.Second)
+	t := int64(math.MaxInt64 / 2)
+	if sec < t/ts-1 {
+		t = sec*ts + (rem*ts+int64(time.Second)/2)/int64(time.Second)
+	}
 	if neg {
 		return -t
 	}

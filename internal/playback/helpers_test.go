@@ -26,11 +26,11 @@ import (
 
 // Test users and their passwords (roles in newEnv).
 var testUsers = map[string]string{
-	"root":  "root-password-1", // admin
-	"op":    "op-password-1",   // operator, site-1
-	"op2":   "op2-password-1",  // operator, site-1
-	"far":   "far-password-1",  // operator, site-2 only
-	"view":  "view-password-1", // viewer (no playback)
+	"root": "root-password-1", // admin
+	"op":   "op-password-1",   // operator, site-1
+	"op2":  "op2-password-1",  // operator, site-1
+	"far":  "far-password-1",  // operator, site-2 only
+	"view": "view-password-1", // viewer (no playback)
 }
 
 // env is the playback service mounted on a real API over a recorded
