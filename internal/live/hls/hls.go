@@ -59,9 +59,10 @@ type Config struct {
 	// IdleTimeout removes a camera's muxer when nobody requested its
 	// playlist or media for that long. It defaults to 30 s.
 	IdleTimeout time.Duration
-	// StartTimeout is how long a first playlist request waits for a first
-	// segment (a camera that just started publishing) before answering
-	// 503. It defaults to 3 s.
+	// StartTimeout is how long a playlist request waits for a first
+	// segment of a camera that publishes but has sent no keyframe yet,
+	// before answering 503 (a camera that does not publish answers 503 at
+	// once). It defaults to 3 s.
 	StartTimeout time.Duration
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/vigil-video/vigil/internal/api"
 )
 
-// errNotStreaming answers a camera with no live video.
+// msgNotStreaming answers for a camera with no live video.
 const msgNotStreaming = "camera is not streaming"
 
 // servePlaylist answers GET /api/v1/cameras/{id}/live.m3u8.
@@ -57,9 +57,12 @@ func (s *Server) unavailable(w http.ResponseWriter, camera string, err error) {
 	api.WriteError(w, http.StatusServiceUnavailable, msgNotStreaming)
 }
 
-// waitReady waits up to d for the first complete segment.
+// waitReady waits up to d for the first complete segment of a camera
+// that publishes video; one that does not answers at once.
 func (m *muxer) waitReady(ctx context.Context, d time.Duration) bool {
-	return m.wait(ctx, d, func() (bool, bool) { return m.readyLocked(), m.closed })
+	return m.wait(ctx, d, func() (bool, bool) {
+		return m.readyLocked(), m.closed || m.sess.video < 0
+	})
 }
 
 // waitBlock waits for a blocking playlist reload's part, up to three target

@@ -120,8 +120,8 @@ func TestNotStreaming(t *testing.T) {
 		if !strings.Contains(b, "camera is not streaming") {
 			t.Errorf("%s: %s", cam, b)
 		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("%s: took %v, want about StartTimeout", cam, d)
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("%s: took %v, want an answer at once", cam, d)
 		}
 	}
 	// Media of a camera whose muxer never started: 404, and no muxer starts.
@@ -134,6 +134,39 @@ func TestNotStreaming(t *testing.T) {
 	p := h.ts.stream("idle").Publish([]media.Track{tr})
 	newGen(tr, 10, 10).writeN(t, p, 3)
 	h.mustGet(t, "idle", "live.m3u8", 200)
+}
+
+func TestPlaylistWaitsForFirstKeyframe(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.StartTimeout = 2 * time.Second
+	h := newHarness(t, cfg)
+	tr := videoTrack(20, 15)
+	p := h.ts.stream("cam").Publish([]media.Track{tr}) // publishing, no unit yet
+	got := make(chan string, 1)
+	go func() { got <- h.mustGet(t, "cam", "live.m3u8", 200) }()
+	time.Sleep(100 * time.Millisecond)
+	g := newGen(tr, 10, 10)
+	g.n = 5 // starts mid-GOP: dropped until the keyframe
+	g.writeN(t, p, 5+3)
+	select {
+	case pl := <-got:
+		// frames 10, 11 make the first part, which completes the first segment
+		if !strings.Contains(pl, "#EXTINF:0.200,\nlive/s0.mp4\n") {
+			t.Errorf("playlist:\n%s", pl)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("playlist not answered after the first keyframe")
+	}
+	// Without a keyframe within StartTimeout: 503.
+	cfg.StartTimeout = 200 * time.Millisecond
+	h2 := newHarness(t, cfg)
+	h2.ts.stream("cam").Publish([]media.Track{tr})
+	start := time.Now()
+	h2.mustGet(t, "cam", "live.m3u8", http.StatusServiceUnavailable)
+	if d := time.Since(start); d < 190*time.Millisecond || d > time.Second {
+		t.Errorf("answered after %v, want StartTimeout", d)
+	}
 }
 
 func TestIdleMuxerIsRemoved(t *testing.T) {
