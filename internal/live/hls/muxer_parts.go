@@ -164,8 +164,12 @@ func (m *muxer) segmentLocked(msn uint64) *mediaSegment {
 }
 
 // haveLocked reports whether part (or, when part < 0, the whole segment)
-// msn exists or was passed.
+// msn exists or was passed. A part index past the last part of a complete
+// segment means part 0 of the next one (RFC 8216bis, 6.2.5.2).
 func (m *muxer) haveLocked(msn uint64, part int) bool {
+	if s := m.segmentLocked(msn); part >= 0 && s != nil && s.complete && part >= len(s.parts) {
+		msn, part = msn+1, 0
+	}
 	if m.cur != nil && msn == m.cur.msn {
 		return part >= 0 && part < len(m.cur.parts)
 	}

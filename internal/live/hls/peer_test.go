@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -240,4 +242,57 @@ func TestLiveRoutesAuthorize(t *testing.T) {
 	if l.ts.releases("far") != 0 && l.srv.running() != 1 {
 		t.Error("a refused request started a muxer")
 	}
+}
+
+var lastPartRE = regexp.MustCompile(`(?s).*#EXT-X-PART:DURATION=([0-9.]+),URI="live/p(\d+)\.(\d+)\.mp4"`)
+
+// TestLowLatencyClientFollowsParts plays the LL-HLS client's loop over HTTP
+// through the real API: a blocking reload for the next part, then that
+// part. Every blocking reload returns within about one part duration and
+// the parts come in order without holes.
+func TestLowLatencyClientFollowsParts(t *testing.T) {
+	t.Parallel()
+	ctx := testutil.Context(t, 30*time.Second)
+	l := newLiveAPI(t, Config{})
+	pubCtx, stop := context.WithCancel(ctx)
+	_, wait := publishClip(t, pubCtx, l.ts.stream("cam1"), 1)
+	t.Cleanup(func() { stop(); wait() })
+
+	_, pl := l.get(t, "/api/v1/cameras/cam1/live.m3u8", false)
+	msn, idx := lastPart(t, pl)
+	var slowest time.Duration
+	parts := 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		start := time.Now()
+		code, pl := l.get(t, fmt.Sprintf("/api/v1/cameras/cam1/live.m3u8?_HLS_msn=%d&_HLS_part=%d", msn, idx+1), false)
+		took := time.Since(start)
+		slowest = max(slowest, took)
+		if code != 200 {
+			t.Fatalf("blocking reload: %d %s", code, pl)
+		}
+		m, i := lastPart(t, pl)
+		if !(m == msn && i == idx+1) && !(m == msn+1 && i == 0) {
+			t.Errorf("after part %d.%d the playlist's last part is %d.%d", msn, idx, m, i)
+		}
+		if code, b := l.get(t, fmt.Sprintf("/api/v1/cameras/cam1/live/p%d.%d.mp4", m, i), false); code != 200 || len(b) == 0 {
+			t.Fatalf("part %d.%d: %d", m, i, code)
+		}
+		msn, idx = m, i
+		parts++
+	}
+	t.Logf("followed %d parts in 3 s; slowest blocking reload %v", parts, slowest)
+	if parts < 12 || slowest > 600*time.Millisecond {
+		t.Errorf("followed %d parts (want ~15), slowest reload %v (want < 600 ms)", parts, slowest)
+	}
+}
+
+func lastPart(t *testing.T, pl []byte) (msn, idx uint64) {
+	t.Helper()
+	m := lastPartRE.FindSubmatch(pl)
+	if m == nil {
+		t.Fatalf("no part in playlist:\n%s", pl)
+	}
+	msn, _ = strconv.ParseUint(string(m[2]), 10, 64)
+	idx, _ = strconv.ParseUint(string(m[3]), 10, 64)
+	return msn, idx
 }

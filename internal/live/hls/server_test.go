@@ -408,3 +408,27 @@ func TestAACIsKeptOtherAudioDropped(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockingReloadPastLastPart: a part index past the last part of a
+// complete segment waits for part 0 of the next segment.
+func TestBlockingReloadPastLastPart(t *testing.T) {
+	t.Parallel()
+	h, g, p := started(t, testConfig()) // segment 0: one part, complete
+	got := make(chan string, 1)
+	go func() { got <- h.mustGet(t, "cam", "live.m3u8?_HLS_msn=0&_HLS_part=1", 200) }()
+	g.writeN(t, p, 2) // frames 1, 2: pending, no part yet
+	select {
+	case pl := <-got:
+		t.Fatalf("answered before part 1.0 existed:\n%s", pl)
+	case <-time.After(100 * time.Millisecond):
+	}
+	g.writeN(t, p, 1)
+	select {
+	case pl := <-got:
+		if !strings.Contains(pl, `URI="live/p1.0.mp4"`) {
+			t.Errorf("playlist lacks part 1.0:\n%s", pl)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("not answered after part 1.0 was made")
+	}
+}
