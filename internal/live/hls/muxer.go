@@ -163,7 +163,7 @@ func (m *muxer) endSessionLocked() {
 	if !m.sess.started {
 		return
 	}
-	m.flushPartLocked(m.sess.lastVDur)
+	m.flushPartLocked(m.lastVDurLocked())
 	m.closeSegmentLocked()
 	m.videoEnd = m.flushedEnd
 	m.sess.started = false
@@ -288,12 +288,17 @@ func (m *muxer) endReplay() {
 		m.firstCut = true
 		return
 	}
-	d := m.sess.lastVDur
-	if d <= 0 {
-		d = int64(m.sess.vRate) / 25
-	}
-	m.flushPartLocked(d)
+	m.flushPartLocked(m.lastVDurLocked())
 	m.closeSegmentLocked()
+}
+
+// lastVDurLocked estimates the duration of the last video sample, whose
+// successor has not come: the previous sample's, else 1/25 s.
+func (m *muxer) lastVDurLocked() int64 {
+	if m.sess.lastVDur > 0 {
+		return m.sess.lastVDur
+	}
+	return int64(m.sess.vRate) / 25
 }
 
 // close marks the muxer stopped and wakes its waiting requests.

@@ -432,3 +432,19 @@ func TestBlockingReloadPastLastPart(t *testing.T) {
 		t.Fatal("not answered after part 1.0 was made")
 	}
 }
+
+// TestClockJumpStartsDiscontinuity: decode time going back (a camera clock
+// reset without a new session) ends the segment; the next starts at a
+// keyframe after a discontinuity, with the same init block.
+func TestClockJumpStartsDiscontinuity(t *testing.T) {
+	t.Parallel()
+	h, g, p := started(t, testConfig())
+	g.writeN(t, p, 14) // segment 1: frames 1-9, segment 2 open: 10-14
+	g.n = 3            // timestamps jump back; frames 3..9 are dropped until the keyframe
+	g.writeN(t, p, 7+12)
+	pl := h.mustGet(t, "cam", "live.m3u8", 200)
+	want := "#EXTINF:0.500,\nlive/s2.mp4\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:06.000Z\n"
+	if !strings.Contains(pl, want) || strings.Count(pl, "#EXT-X-MAP") != 1 {
+		t.Fatalf("playlist lacks %q with one map:\n%s", want, pl)
+	}
+}
