@@ -74,6 +74,8 @@ export function xhrSetup(xhr) {
 export const paths = {
   live: (id) => `/api/v1/cameras/${encodeURIComponent(id)}/live.m3u8`,
   whep: (id) => `/api/v1/cameras/${encodeURIComponent(id)}/whep`,
+  snapshot: (id, at) =>
+    `/api/v1/cameras/${encodeURIComponent(id)}/snapshot.jpg${at ? `?at=${iso(at)}` : ''}`,
   recordings: (id, from, to) =>
     `/api/v1/cameras/${encodeURIComponent(id)}/recordings?from=${iso(from)}&to=${iso(to)}`,
   playback: (id, from, to) =>

@@ -20,6 +20,7 @@ const player = new Player({
   clockLabel: $('clock-label'),
   backLive: $('back-live'),
   whep: $('whep'),
+  snapshot: $('snapshot'),
 });
 
 const timeline = new Timeline({

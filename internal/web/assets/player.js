@@ -35,7 +35,33 @@ export class Player {
       if (this.mode === 'webrtc') this.live(this.camera);
       else this.webrtc(this.camera);
     });
+    el.snapshot.addEventListener('click', () => this.snapshot());
     this.onWall = null; // called with the wall time shown (Date) or null
+  }
+
+  /** snapshot downloads the picture shown as a JPEG decoded by the hub. */
+  async snapshot() {
+    if (!this.camera || !this.mode) return;
+    const at = this.mode === 'playback' ? this.wallTime() : null;
+    const btn = this.el.snapshot;
+    btn.disabled = true;
+    try {
+      const res = await fetch(paths.snapshot(this.camera, at), { headers: { 'X-Requested-With': 'XMLHttpRequest' } });
+      if (!res.ok) throw await errorOf(res);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${this.camera}-${(at || new Date()).toISOString().replace(/[:.]/g, '-')}.jpg`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      if (err.status === 401) return notifyUnauthorized();
+      this.message(`Snapshot failed: ${err.message}`, 'error', 5000);
+    } finally {
+      btn.disabled = false;
+    }
   }
 
   /** stop ends whatever plays and cancels pending work. */
@@ -236,9 +262,10 @@ export class Player {
     badge.className = `badge ${mode}`;
     this.el.player.dataset.mode = mode;
     this.el.backLive.hidden = mode !== 'playback';
+    this.el.snapshot.hidden = !mode;
     this.el.whep.setAttribute('aria-pressed', String(mode === 'webrtc'));
     this.el.whep.textContent = mode === 'webrtc' ? 'Use HLS' : 'WebRTC';
-    this.el.clockLabel.textContent = mode === 'playback' ? 'Playing recorded footage from' : 'Time shown:';
+    this.el.clockLabel.textContent = mode === 'playback' ? 'Recorded footage at' : 'Time shown:';
   }
 
   /** message shows text over the video ('' hides it); ms > 0 hides it later. */

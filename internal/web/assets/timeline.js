@@ -92,8 +92,12 @@ export class Timeline {
       parts.push(d);
     }
     for (const g of this.data.gaps) {
-      const d = div(`span gap ${g.state === 'pending' ? 'pending' : 'lost'}`, pct(g.start), width(g.start, g.end));
-      d.title = `${g.state === 'pending' ? 'Not received yet' : 'Lost'} ${clock(g.start)} – ${clock(g.end)}${g.reason ? ` (${g.reason})` : ''}`;
+      // A lost gap without a reason is time nothing was recorded (before
+      // the camera existed, recording off): drawn plain, not as a loss.
+      const kind = g.state === 'pending' ? 'pending' : g.reason ? 'lost' : 'none';
+      const d = div(`span gap ${kind}`, pct(g.start), width(g.start, g.end));
+      const what = { pending: 'Not received yet', lost: 'Footage lost', none: 'No recording' }[kind];
+      d.title = `${what} ${clock(g.start)} – ${clock(g.end)}${g.reason ? ` (${g.reason})` : ''}`;
       parts.push(d);
     }
     track.replaceChildren(...parts);

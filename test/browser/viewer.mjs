@@ -1,0 +1,291 @@
+// viewer.mjs drives the Vigil viewer page in a real Chromium, the way a
+// person would: sign in, see the camera list, watch live, click the
+// timeline to play recorded footage, export a clip, go back to live, sign
+// out. It saves a screenshot per step and the exported file under
+// VIGIL_ARTIFACTS, and prints one JSON line with what it saw. It exits 1
+// on the first check that fails.
+//
+// Environment: VIGIL_URL (the hub, http://127.0.0.1:PORT), VIGIL_USER,
+// VIGIL_PASSWORD, VIGIL_CAMERA (its id), VIGIL_ARTIFACTS (a directory),
+// VIGIL_CHROMIUM (default /usr/bin/chromium), VIGIL_TIMEOUT_MS (whole run,
+// default 90000).
+
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k, d) => {
+  const v = process.env[k] || d;
+  if (v === undefined) fail(`${k} is not set`);
+  return v;
+};
+const base = env('VIGIL_URL').replace(/\/$/, '');
+const user = env('VIGIL_USER');
+const password = env('VIGIL_PASSWORD');
+const camera = env('VIGIL_CAMERA');
+const artifacts = env('VIGIL_ARTIFACTS');
+const executablePath = env('VIGIL_CHROMIUM', '/usr/bin/chromium');
+const budget = Number(env('VIGIL_TIMEOUT_MS', '90000'));
+mkdirSync(artifacts, { recursive: true });
+// Remove what an earlier run left (only the files this script writes).
+for (const f of readdirSync(artifacts)) {
+  if (/^(\d\d-.*\.png|failure\.png|browser\.log|.*snapshot\.jpg|export\.mp4)$/.test(f)) rmSync(join(artifacts, f));
+}
+
+const started = Date.now();
+const log = [];
+const note = (msg) => {
+  const line = `${((Date.now() - started) / 1000).toFixed(1)}s ${msg}`;
+  log.push(line);
+  console.error(line);
+};
+const result = { steps: [] };
+let browser;
+let page;
+let stepNo = 0;
+
+function fail(msg) {
+  throw new Error(msg);
+}
+
+setTimeout(() => {
+  console.error(`viewer.mjs: no result after ${budget} ms`);
+  finish(1);
+}, budget).unref();
+
+async function finish(code) {
+  try {
+    writeFileSync(join(artifacts, 'browser.log'), log.join('\n') + '\n');
+    if (page && code !== 0) await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
+    if (browser) await browser.close().catch(() => {});
+  } finally {
+    process.exit(code);
+  }
+}
+
+/** step runs one named step and screenshots the page after it. */
+async function step(name, fn) {
+  stepNo++;
+  note(`step ${stepNo}: ${name}`);
+  const t = Date.now();
+  const out = await fn();
+  const shot = join(artifacts, `${String(stepNo).padStart(2, '0')}-${name.replace(/\W+/g, '-')}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  result.steps.push({ name, ms: Date.now() - t, ...(out || {}) });
+  return out;
+}
+
+/** videoState reads the player's video element. */
+function videoState() {
+  return page.evaluate(() => {
+    const v = document.getElementById('video');
+    return { t: v.currentTime, paused: v.paused, ready: v.readyState, w: v.videoWidth, h: v.videoHeight, err: v.error && v.error.message };
+  });
+}
+
+/** advancing checks that the video's currentTime grows over ms. */
+async function advancing(ms, minGain) {
+  const a = await videoState();
+  await page.waitForTimeout(ms);
+  const b = await videoState();
+  note(`video ${a.t.toFixed(2)} -> ${b.t.toFixed(2)} (${b.w}x${b.h}, ready ${b.ready})`);
+  if (b.t - a.t < minGain) fail(`video did not play: currentTime ${a.t} -> ${b.t} over ${ms} ms (${JSON.stringify(b)})`);
+  return { from: a.t, to: b.t, width: b.w, height: b.h };
+}
+
+/** pixels draws the current frame to a canvas and measures its brightness spread. */
+function pixels() {
+  return page.evaluate(() => {
+    const v = document.getElementById('video');
+    const c = document.createElement('canvas');
+    c.width = 192;
+    c.height = 144;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    g.drawImage(v, 0, 0, c.width, c.height);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    let sq = 0;
+    const n = d.length / 4;
+    for (let i = 0; i < d.length; i += 4) {
+      const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+      sum += y;
+      sq += y * y;
+    }
+    const mean = sum / n;
+    return { mean, stddev: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
+  });
+}
+
+async function notBlack(what) {
+  const p = await pixels();
+  note(`${what}: mean brightness ${p.mean.toFixed(1)}, spread ${p.stddev.toFixed(1)}`);
+  if (p.mean < 8 || p.stddev < 8) fail(`${what}: the picture is black or uniform (mean ${p.mean}, spread ${p.stddev})`);
+  return p;
+}
+
+/** saveSnapshot clicks Snapshot and saves the downloaded JPEG. */
+async function saveSnapshot(name) {
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 20000 }),
+    page.getByRole('button', { name: 'Snapshot' }).click(),
+  ]);
+  const file = join(artifacts, name);
+  await download.saveAs(file);
+  const failure = await download.failure();
+  if (failure) fail(`snapshot download failed: ${failure}`);
+  return file;
+}
+
+async function main() {
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  const foreign = [];
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:')) foreign.push(u);
+  });
+  page.on('console', (m) => note(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => note(`page error: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) note(`HTTP ${r.status()} ${r.request().method()} ${r.url().slice(base.length)}`);
+  });
+
+  result.codecs = await step('login page', async () => {
+    await page.goto(base + '/');
+    await page.getByLabel('Username').waitFor();
+    return page.evaluate(() => ({
+      mse: !!window.MediaSource && MediaSource.isTypeSupported('video/mp4; codecs="avc1.4d401e"'),
+      hls: !!window.Hls && window.Hls.isSupported(),
+    }));
+  });
+  note(`codecs ${JSON.stringify(result.codecs)}`);
+
+  await step('wrong password', async () => {
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const err = page.locator('#login-error');
+    await err.waitFor({ state: 'visible' });
+    const text = await err.textContent();
+    if (!/wrong|invalid/i.test(text)) fail(`login error says ${JSON.stringify(text)}`);
+  });
+
+  await step('camera list', async () => {
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#who-name').filter({ hasText: user }).waitFor();
+    const cam = page.locator(`#camera-list button[data-id="${camera}"]`);
+    await cam.waitFor();
+    await page.locator(`#camera-list button[data-id="${camera}"][data-state="online"]`).waitFor();
+    return { entry: (await cam.innerText()).replace(/\s+/g, ' ') };
+  });
+
+  result.live = await step('live', async () => {
+    await page.locator(`#camera-list button[data-id="${camera}"]`).click();
+    await page.locator('#player[data-mode="live"]').waitFor();
+    await page.waitForFunction(() => document.getElementById('video').currentTime > 0, null, { timeout: 25000 });
+    const play = await advancing(3000, 1.5);
+    const pic = await notBlack('live');
+    const wall = await page.locator('#play-time').getAttribute('data-wall');
+    const latency = wall ? (Date.now() - Date.parse(wall)) / 1000 : null;
+    note(`live picture from ${wall}: ${latency} s behind`);
+    const snapshot = await saveSnapshot('live-snapshot.jpg');
+    return { ...play, ...pic, latency, snapshot };
+  });
+
+  result.playback = await step('timeline playback', async () => {
+    const bar = page.locator('#timeline[data-spans]:not([data-spans="0"])');
+    await bar.waitFor();
+    const box = await bar.boundingBox();
+    const { from, to } = await bar.evaluate((el) => ({ from: Date.parse(el.dataset.from), to: Date.parse(el.dataset.to) }));
+    const target = Date.now() - 10000;
+    const x = box.x + ((target - from) / (to - from)) * box.width;
+    await page.mouse.click(x, box.y + box.height / 2);
+    await page.locator('#player[data-mode="playback"]').waitFor();
+    const selected = Date.parse(await bar.getAttribute('data-selected'));
+    // The bar is about 1200 px for an hour: one pixel is 3 s.
+    if (Math.abs(selected - target) > 10000) fail(`clicked ${new Date(target).toISOString()}, the page chose ${new Date(selected).toISOString()}`);
+    await page.waitForFunction((sel) => {
+      const w = document.getElementById('play-time').dataset.wall;
+      const v = document.getElementById('video');
+      return w && v.currentTime > 0 && !v.paused && Math.abs(Date.parse(w) - sel) < 4000;
+    }, selected, { timeout: 20000 });
+    const first = Date.parse(await page.locator('#play-time').getAttribute('data-wall'));
+    note(`playback started at ${new Date(first).toISOString()}, ${(first - selected) / 1000} s from the clicked moment`);
+    const play = await advancing(2500, 1);
+    const shown = Date.parse(await page.locator('#play-time').getAttribute('data-wall'));
+    const lag = shown - selected;
+    note(`clicked ${new Date(selected).toISOString()}, showing ${new Date(shown).toISOString()} after playing ${play.to.toFixed(2)} s`);
+    if (lag < -1000 || lag > 10000) fail(`playing ${new Date(shown).toISOString()}, clicked ${new Date(selected).toISOString()}`);
+    const pic = await notBlack('playback');
+    const snapshot = await saveSnapshot('playback-snapshot.jpg');
+    return { snapshot, startError: (first - selected) / 1000, clicked: new Date(selected).toISOString(), shown: new Date(shown).toISOString(), ...play, ...pic };
+  });
+
+  result.export = await step('export', async () => {
+    const selected = Date.parse(result.playback.clicked);
+    const defaults = await page.evaluate(() => ({
+      from: new Date(document.getElementById('export-from').value).getTime(),
+      to: new Date(document.getElementById('export-to').value).getTime(),
+    }));
+    const near = (a, b) => Math.abs(a - b) < 1500;
+    if (!near(defaults.from, selected - 30000) || !near(defaults.to, selected + 30000)) {
+      fail(`export range defaults to ${JSON.stringify(defaults)}, want the selected moment ±30 s`);
+    }
+    const local = (ms) => {
+      const d = new Date(ms);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    };
+    await page.getByLabel('From').fill(local(selected - 5000));
+    await page.getByLabel('To', { exact: true }).fill(local(selected + 5000));
+    await page.getByLabel('Reason').fill('browser test');
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30000 }),
+      page.getByRole('button', { name: 'Export MP4' }).click(),
+    ]);
+    const file = join(artifacts, 'export.mp4');
+    await download.saveAs(file);
+    const failure = await download.failure();
+    if (failure) fail(`download failed: ${failure}`);
+    return { file, suggested: download.suggestedFilename() };
+  });
+
+  result.backToLive = await step('back to live', async () => {
+    await page.getByRole('button', { name: 'Back to live' }).click();
+    await page.locator('#player[data-mode="live"]').waitFor();
+    await page.waitForFunction(() => document.getElementById('video').currentTime > 0, null, { timeout: 20000 });
+    return advancing(2000, 1);
+  });
+
+  await step('narrow screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) fail(`the page is ${overflow} px wider than a phone screen`);
+  });
+
+  await step('logout', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').waitFor();
+  });
+
+  if (foreign.length) fail(`the page made requests outside the hub: ${foreign.join(', ')}`);
+  result.ok = true;
+  result.seconds = (Date.now() - started) / 1000;
+  console.log(JSON.stringify(result));
+}
+
+main().then(() => finish(0), (err) => {
+  note(`FAILED: ${err.stack || err.message}`);
+  console.log(JSON.stringify({ ...result, ok: false, error: err.message }));
+  finish(1);
+});
