@@ -17,6 +17,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,6 +97,7 @@ type API struct {
 	mux      *http.ServeMux
 	crossOri *http.CrossOriginProtection
 	handler  http.Handler
+	patterns []string
 }
 
 // New builds the API and its routes.
@@ -135,9 +137,14 @@ func (a *API) register(extra []Route) error {
 		if err := a.handle(rt); err != nil {
 			return err
 		}
+		a.patterns = append(a.patterns, rt.pattern())
 	}
 	return nil
 }
+
+// Patterns returns the "METHOD /path" pattern of every route served, the
+// API's own and the extra ones, in registration order.
+func (a *API) Patterns() []string { return slices.Clone(a.patterns) }
 
 func (a *API) setDefaults() {
 	if a.reg == nil {

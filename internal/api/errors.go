@@ -23,6 +23,8 @@ const (
 	codeUnsupportedType  = "unsupported_media_type"
 	codeTooManyRequests  = "too_many_requests"
 	codeInternal         = "internal"
+	codeUnavailable      = "unavailable"
+	codeRangeNotSatisfy  = "range_not_satisfiable"
 )
 
 // httpError is an error with the answer it deserves. msg is shown to the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/auth"
 	blobfs "github.com/vigil-video/vigil/internal/blob/fs"
 	"github.com/vigil-video/vigil/internal/camera"
@@ -40,6 +41,7 @@ type hub struct {
 	cams    *camera.Manager
 	reg     *prometheus.Registry
 	httpLn  net.Listener
+	api     *api.API
 	handler http.Handler
 	rtsp    *ingest.Server
 	extra   []component // ingest, retention, ... (see hub_components.go)
@@ -222,7 +224,9 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(sctx)
+		if srv.Shutdown(sctx) != nil {
+			srv.Close() // long media responses (exports, blocked playlists) end here
+		}
 		<-errc
 		return nil
 	case err := <-errc:

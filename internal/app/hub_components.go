@@ -30,11 +30,13 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	a, err := api.New(api.Config{}, api.Deps{
 		Index: h.idx, Auth: h.auth, Runtime: runtime{h.cams}, Registry: h.reg,
 		Logger: h.log.With("component", "api"), Ready: h.ready.Load,
+		Routes: h.buildWatch(),
 	})
 	if err != nil {
 		return err
 	}
-	h.handler = a.Handler()
+	h.api = a
+	h.handler = frontHandler(a.Handler())
 	rc := h.cfg.Retention
 	ret := retention.New(retention.Config{
 		Interval: rc.Interval.D(), Retention: time.Duration(rc.Days) * 24 * time.Hour,

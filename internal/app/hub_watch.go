@@ -1,0 +1,63 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/camera"
+	"github.com/vigil-video/vigil/internal/live/hls"
+	"github.com/vigil-video/vigil/internal/playback"
+	"github.com/vigil-video/vigil/internal/stream"
+	"github.com/vigil-video/vigil/internal/transcode"
+	"github.com/vigil-video/vigil/internal/web"
+)
+
+// buildWatch builds what users watch through: live HLS, recorded playback
+// and exports, and the shared H.265 -> H.264 transcodes for browsers. It
+// returns the routes they add to the API; their goroutines join h.extra.
+func (h *hub) buildWatch() []api.Route {
+	tc := transcode.New(transcode.Config{}, h.log.With("component", "transcode"))
+	bs := browserStreams{cams: h.cams, tc: tc}
+	live := hls.New(hls.Config{}, hls.Deps{Streams: bs, Logger: h.log.With("component", "hls")})
+	pb := playback.New(playback.Deps{Index: h.idx, Blobs: h.blobs, Logger: h.log.With("component", "playback")})
+	h.extra = append(h.extra,
+		component{name: "transcode", run: tc.Run},
+		component{name: "hls", run: live.Run},
+	)
+	var routes []api.Route
+	routes = append(routes, live.Routes()...)
+	routes = append(routes, pb.Routes()...)
+	return routes
+}
+
+// browserStreams gives live viewers a camera's stream in a codec browsers
+// play: the camera's own stream for H.264, its shared transcode for H.265.
+type browserStreams struct {
+	cams *camera.Manager
+	tc   *transcode.Manager
+}
+
+// BrowserStream implements hls.Streams (and whep.Streams).
+func (b browserStreams) BrowserStream(id string) (*stream.Stream, func(), error) {
+	st, ok := b.cams.Stream(id)
+	if !ok {
+		return nil, nil, fmt.Errorf("camera %s is not running", id)
+	}
+	return b.tc.Acquire(id, st)
+}
+
+// frontHandler serves the API (and health, readiness, metrics) and, for
+// every other path, the embedded viewer page.
+func frontHandler(apiH http.Handler) http.Handler {
+	page := web.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+			apiH.ServeHTTP(w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+}
