@@ -26,6 +26,9 @@ type span struct {
 // At returns the picture shown at instant at as JPEG: the last recorded
 // frame at or before it. ErrNoFootage when nothing is recorded then.
 func (s *Service) At(ctx context.Context, camera string, at time.Time, width int) ([]byte, error) {
+	if s.deps.Index == nil || s.deps.Blobs == nil {
+		return nil, ErrNoFootage
+	}
 	// The index keeps coarser times than nanoseconds: ask a little wider and
 	// let locate pick.
 	segs, err := s.deps.Index.Segments(ctx, camera, at, at.Add(time.Second))
