@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -19,143 +18,19 @@ import (
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/stream"
 	"github.com/vigil-video/vigil/internal/testutil"
+	"github.com/vigil-video/vigil/internal/transcode/transcodetest"
 )
-
-// h265Clip is a real H.265 clip encoded by ffmpeg's libx265.
-type h265Clip struct {
-	track media.Track
-	units []*media.AccessUnit
-}
-
-var (
-	clipOnce sync.Once
-	clipData *h265Clip
-	clipErr  error
-)
-
-// loadH265Clip encodes 4 s of testsrc2 at 25 fps (keyframe every second,
-// parameter sets repeated) once per test binary and splits it into units.
-func loadH265Clip(t *testing.T) *h265Clip {
-	t.Helper()
-	ffmpeg := testutil.RequireTool(t, "ffmpeg")
-	clipOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-transcode-")
-		if err != nil {
-			clipErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		path := filepath.Join(dir, "clip.h265")
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi",
-			"-i", "testsrc2=size=640x360:rate=25", "-t", "4", "-c:v", "libx265", "-pix_fmt", "yuv420p",
-			"-x265-params", "keyint=25:min-keyint=25:bframes=0:repeat-headers=1:log-level=error",
-			"-f", "hevc", path).CombinedOutput()
-		if err != nil {
-			clipErr = errors.New(string(out))
-			return
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			clipErr = err
-			return
-		}
-		clipData, clipErr = splitH265(b)
-	})
-	if clipErr != nil {
-		t.Fatalf("h265 clip: %v", clipErr)
-	}
-	return clipData
-}
-
-// splitH265 groups an Annex-B H.265 stream into access units at 25 fps.
-func splitH265(b []byte) (*h265Clip, error) {
-	nalus := splitAnnexB(b)
-	c := &h265Clip{track: media.Track{Codec: media.CodecH265, ClockRate: 90000, Width: 640, Height: 360}}
-	var cur [][]byte
-	hasVCL := false
-	flush := func() {
-		if len(cur) == 0 {
-			return
-		}
-		key := false
-		for _, n := range cur {
-			if typ := (n[0] >> 1) & 0x3f; typ >= 16 && typ <= 21 {
-				key = true
-			}
-		}
-		i := int64(len(c.units))
-		c.units = append(c.units, &media.AccessUnit{PTS: i * 3600, DTS: i * 3600, Key: key, NALUs: cur})
-		cur, hasVCL = nil, false
-	}
-	for _, n := range nalus {
-		typ := (n[0] >> 1) & 0x3f
-		vcl := typ < 32
-		switch {
-		case typ == 35:
-			flush()
-			continue
-		case !vcl && typ >= 32 && typ <= 34 && hasVCL:
-			flush()
-		case vcl && hasVCL && len(n) > 2 && n[2]&0x80 != 0:
-			flush()
-		}
-		switch typ {
-		case 32:
-			c.track.VPS = n
-		case 33:
-			c.track.SPS = n
-		case 34:
-			c.track.PPS = n
-		}
-		cur = append(cur, n)
-		hasVCL = hasVCL || vcl
-	}
-	flush()
-	if len(c.units) == 0 || !c.units[0].Key {
-		return nil, errors.New("clip does not start with a keyframe")
-	}
-	return c, nil
-}
-
-// splitAnnexB splits a byte stream at its 00 00 01 start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			continue
-		}
-		if start >= 0 {
-			out = append(out, trimZeros(b[start:i]))
-		}
-		start = i + 3
-		i += 2
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return slices.DeleteFunc(out, func(n []byte) bool { return len(n) == 0 })
-}
-
-func trimZeros(b []byte) []byte {
-	for len(b) > 0 && b[len(b)-1] == 0 {
-		b = b[:len(b)-1]
-	}
-	return b
-}
 
 // publishClip publishes the clip into src paced at speed x real time,
 // with wall times from start; it returns when done or ctx ends.
-func publishClip(ctx context.Context, p *stream.Publisher, c *h265Clip, start time.Time, speed float64) {
-	for i, au := range c.units {
+func publishClip(ctx context.Context, p *stream.Publisher, c *transcodetest.Clip, start time.Time, speed float64) {
+	for i, au := range c.Units {
 		u := *au
 		u.Wall = start.Add(time.Duration(u.PTS) * time.Second / 90000)
 		if err := p.Write(&u); err != nil {
 			return
 		}
-		if i+1 < len(c.units) {
+		if i+1 < len(c.Units) {
 			select {
 			case <-ctx.Done():
 				return
@@ -212,12 +87,12 @@ func processGone(pid int) bool {
 // units decode cleanly, carry the source's PTS and wall times, and the
 // process is gone after the last release plus Idle.
 func TestTranscodeSharedAndDecodable(t *testing.T) {
-	clip := loadH265Clip(t)
+	clip := transcodetest.H265(t)
 	ctx := testutil.Context(t, 30*time.Second)
 	m := startManager(t, Config{Idle: 300 * time.Millisecond})
 
 	src := stream.New("cam", stream.Options{})
-	pub := src.Publish([]media.Track{clip.track})
+	pub := src.Publish([]media.Track{clip.Track})
 	dst1, rel1, err := m.Acquire("cam", src)
 	if err != nil {
 		t.Fatal(err)
@@ -236,14 +111,14 @@ func TestTranscodeSharedAndDecodable(t *testing.T) {
 
 	start := time.Now()
 	go publishClip(ctx, pub, clip, start, 1)
-	wantFrames := len(clip.units) * 9 / 10
+	wantFrames := len(clip.Units) * 9 / 10
 	waitFor(t, 20*time.Second, "transcoded frames", func() bool {
 		_, units, _ := col.State()
 		return len(units) >= wantFrames
 	})
 	begins, units, _ := col.State()
 	t.Logf("%d source frames -> %d transcoded (%.1f s); first frame after %v; latency %s",
-		len(clip.units), len(units), time.Since(start).Seconds(), lat.first().Sub(start).Round(time.Millisecond), lat)
+		len(clip.Units), len(units), time.Since(start).Seconds(), lat.first().Sub(start).Round(time.Millisecond), lat)
 
 	stats := m.Stats()
 	if len(stats) != 1 || stats[0].Starts != 1 || stats[0].Viewers != 2 || stats[0].PID == 0 {
@@ -294,10 +169,10 @@ func TestTranscodeSharedAndDecodable(t *testing.T) {
 
 // checkUnits checks the transcoded units: first a keyframe led by SPS and
 // PPS, every keyframe likewise, PTS taken from the source, wall times too.
-func checkUnits(t *testing.T, clip *h265Clip, units []*media.AccessUnit, start time.Time) {
+func checkUnits(t *testing.T, clip *transcodetest.Clip, units []*media.AccessUnit, start time.Time) {
 	t.Helper()
 	srcPTS := map[int64]bool{}
-	for _, au := range clip.units {
+	for _, au := range clip.Units {
 		srcPTS[au.PTS] = true
 	}
 	if !units[0].Key {
@@ -330,11 +205,11 @@ func checkUnits(t *testing.T, clip *h265Clip, units []*media.AccessUnit, start t
 // TestTranscodeRestartsDeadFFmpeg: an ffmpeg killed under a viewer is
 // restarted and frames flow again.
 func TestTranscodeRestartsDeadFFmpeg(t *testing.T) {
-	clip := loadH265Clip(t)
+	clip := transcodetest.H265(t)
 	ctx := testutil.Context(t, 30*time.Second)
 	m := startManager(t, Config{Idle: 100 * time.Millisecond})
 	src := stream.New("cam", stream.Options{})
-	pub := src.Publish([]media.Track{clip.track})
+	pub := src.Publish([]media.Track{clip.Track})
 	dst, release, err := m.Acquire("cam", src)
 	if err != nil {
 		t.Fatal(err)
@@ -342,11 +217,7 @@ func TestTranscodeRestartsDeadFFmpeg(t *testing.T) {
 	defer release()
 	var col testutil.Collector
 	dst.AddReader(&col)
-	go func() {
-		for ctx.Err() == nil { // loop the clip with growing timestamps
-			publishLoop(ctx, pub, clip)
-		}
-	}()
+	go transcodetest.Loop(ctx, pub, clip, 2)
 	waitFor(t, 10*time.Second, "first frames", func() bool {
 		_, units, _ := col.State()
 		return len(units) > 10
@@ -369,33 +240,10 @@ func TestTranscodeRestartsDeadFFmpeg(t *testing.T) {
 	}
 }
 
-var loopState sync.Map // *stream.Publisher -> int64 offset
-
-// publishLoop publishes the clip once at 2x speed, after the previous loop.
-func publishLoop(ctx context.Context, p *stream.Publisher, c *h265Clip) {
-	v, _ := loopState.LoadOrStore(p, new(int64))
-	off := v.(*int64)
-	for _, au := range c.units {
-		u := *au
-		u.PTS += *off
-		u.DTS += *off
-		u.Wall = time.Now()
-		if p.Write(&u) != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	*off += int64(len(c.units)) * 3600
-}
-
 // TestTranscodeRunCancelStopsAll: ending Run kills every ffmpeg, with
 // viewers still attached, and Acquire then fails.
 func TestTranscodeRunCancelStopsAll(t *testing.T) {
-	clip := loadH265Clip(t)
+	clip := transcodetest.H265(t)
 	m := New(Config{Idle: time.Hour}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -408,11 +256,11 @@ func TestTranscodeRunCancelStopsAll(t *testing.T) {
 	var pids []int
 	for _, cam := range []string{"a", "b"} {
 		src := stream.New(cam, stream.Options{})
-		pub := src.Publish([]media.Track{clip.track})
+		pub := src.Publish([]media.Track{clip.Track})
 		if _, _, err := m.Acquire(cam, src); err != nil {
 			t.Fatal(err)
 		}
-		for _, au := range clip.units[:30] {
+		for _, au := range clip.Units[:30] {
 			_ = pub.Write(au)
 		}
 	}
@@ -441,7 +289,7 @@ func TestTranscodeRunCancelStopsAll(t *testing.T) {
 		}
 	}
 	src := stream.New("c", stream.Options{})
-	src.Publish([]media.Track{clip.track})
+	src.Publish([]media.Track{clip.Track})
 	if _, _, err := m.Acquire("c", src); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Acquire after Run = %v, want ErrNotRunning", err)
 	}
@@ -487,15 +335,15 @@ func TestAcquireWithoutTranscode(t *testing.T) {
 // TestMissingFFmpegBacksOff: a missing ffmpeg is retried with backoff and
 // never blocks the source.
 func TestMissingFFmpegBacksOff(t *testing.T) {
-	clip := loadH265Clip(t)
+	clip := transcodetest.H265(t)
 	m := startManager(t, Config{FFmpeg: "/nonexistent/ffmpeg", Idle: 50 * time.Millisecond})
 	src := stream.New("cam", stream.Options{})
-	pub := src.Publish([]media.Track{clip.track})
+	pub := src.Publish([]media.Track{clip.Track})
 	_, release, err := m.Acquire("cam", src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, au := range slices.Repeat(clip.units, 3) {
+	for _, au := range slices.Repeat(clip.Units, 3) {
 		t0 := time.Now()
 		_ = pub.Write(au)
 		if d := time.Since(t0); d > 50*time.Millisecond {

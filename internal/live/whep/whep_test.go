@@ -52,6 +52,8 @@ type env struct {
 	http    *httptest.Server
 	cancel  context.CancelFunc
 	runDone chan error
+	// extra serves other paths on the same origin (the Chromium page).
+	extra atomic.Pointer[http.ServeMux]
 }
 
 // newEnv runs a Server with its routes on an httptest server (127.0.0.1).
@@ -66,7 +68,15 @@ func newEnv(t *testing.T, cfg Config, streams map[string]*stream.Stream) *env {
 			rt.Handler(w, r, api.Request{Camera: index.Camera{ID: r.PathValue("id")}})
 		})
 	}
-	e := &env{srv: srv, streams: fs, http: httptest.NewServer(mux), runDone: make(chan error, 1)}
+	e := &env{srv: srv, streams: fs, runDone: make(chan error, 1)}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if x := e.extra.Load(); x != nil {
+			x.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	e.http = httptest.NewServer(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go func() { e.runDone <- srv.Run(ctx) }()
