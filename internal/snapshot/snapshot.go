@@ -68,7 +68,8 @@ type Deps struct {
 	Streams Streams
 	Index   Index
 	Blobs   blob.Store
-	// Logger defaults to a discarding logger.
+	// Logger defaults to discarding; the caller adds identity attributes
+	// (component=snapshot).
 	Logger *slog.Logger
 }
 
@@ -91,7 +92,7 @@ func New(cfg Config, deps Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, deps: deps, log: log.With("component", "snapshot"),
+	return &Service{cfg: cfg, deps: deps, log: log,
 		sem: make(chan struct{}, cfg.MaxConcurrent)}
 }
 

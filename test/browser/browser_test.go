@@ -214,7 +214,7 @@ func startHub(t *testing.T, bin, simURL string) *hubproc.Proc {
 			t.Errorf("stop hub: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("hub log:\n%s", tail(stderr.String(), 6000))
+			t.Logf("hub log (successful requests left out):\n%s", tail(quiet(stderr.String()), 6000))
 		}
 	})
 	return p
@@ -283,6 +283,18 @@ func runViewer(t *testing.T, ctx context.Context, node, chromium, hubURL, artifa
 			err, res.Error, tail(stdout.String(), 2000), tail(stderr.String(), 8000), artifacts)
 	}
 	return res
+}
+
+// quiet drops the access log lines of successful requests.
+func quiet(log string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if strings.Contains(line, `msg="http request"`) && !strings.Contains(line, " status=4") && !strings.Contains(line, " status=5") {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 func tail(s string, n int) string {

@@ -125,8 +125,12 @@ async function notBlack(what) {
 
 /** saveSnapshot clicks Snapshot and saves the downloaded JPEG. */
 async function saveSnapshot(name) {
+  const error = page.locator('#player-message.error');
   const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 20000 }),
+    Promise.race([
+      page.waitForEvent('download', { timeout: 20000 }),
+      error.waitFor({ timeout: 20000 }).then(async () => fail(`snapshot: the page says ${JSON.stringify(await error.textContent())}`)),
+    ]),
     page.getByRole('button', { name: 'Snapshot' }).click(),
   ]);
   const file = join(artifacts, name);
