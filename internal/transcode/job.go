@@ -105,7 +105,7 @@ func (j *job) feed(au *media.AccessUnit) {
 		if !au.Key || time.Now().Before(j.nextStart) {
 			return
 		}
-		p, err := startProcess(j.ctx, j.m.cfg, j.tracks[j.video], au.DTS, j.src.Stats().FPS, j.dst, j.log)
+		p, err := startProcess(j.ctx, j.m.cfg, withParams(j.tracks[j.video], au), au.DTS, j.src.Stats().FPS, j.dst, j.log)
 		if err != nil {
 			j.procDied(err)
 			return
@@ -154,4 +154,32 @@ func (j *job) setPID(pid int) {
 	j.mu.Lock()
 	j.pid = pid
 	j.mu.Unlock()
+}
+
+// withParams fills the track's parameter sets from a keyframe's leading
+// VPS/SPS/PPS (sources whose SDP had none, or that changed them).
+func withParams(t media.Track, key *media.AccessUnit) media.Track {
+	for _, n := range key.NALUs {
+		if len(n) == 0 {
+			continue
+		}
+		if t.Codec == media.CodecH265 {
+			switch (n[0] >> 1) & 0x3f {
+			case 32:
+				t.VPS = n
+			case 33:
+				t.SPS = n
+			case 34:
+				t.PPS = n
+			}
+			continue
+		}
+		switch n[0] & 0x1f {
+		case 7:
+			t.SPS = n
+		case 8:
+			t.PPS = n
+		}
+	}
+	return t
 }

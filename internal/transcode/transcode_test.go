@@ -203,13 +203,17 @@ func checkUnits(t *testing.T, clip *transcodetest.Clip, units []*media.AccessUni
 }
 
 // TestTranscodeRestartsDeadFFmpeg: an ffmpeg killed under a viewer is
-// restarted and frames flow again.
+// restarted and frames flow again; the source track has no parameter sets.
 func TestTranscodeRestartsDeadFFmpeg(t *testing.T) {
 	clip := transcodetest.H265(t)
 	ctx := testutil.Context(t, 30*time.Second)
 	m := startManager(t, Config{Idle: 100 * time.Millisecond})
 	src := stream.New("cam", stream.Options{})
-	pub := src.Publish([]media.Track{clip.Track})
+	// No parameter sets in the track (an SDP without sprop-*): the
+	// transcode takes them from the keyframes.
+	tr := clip.Track
+	tr.VPS, tr.SPS, tr.PPS = nil, nil, nil
+	pub := src.Publish([]media.Track{tr})
 	dst, release, err := m.Acquire("cam", src)
 	if err != nil {
 		t.Fatal(err)
