@@ -81,12 +81,13 @@ type Manager struct {
 	stopped bool
 }
 
-// New returns a Manager; Run must be running for Acquire to succeed.
+// New returns a Manager; Run must be running for Acquire to succeed. The
+// caller names the component in log (nil discards).
 func New(cfg Config, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg.withDefaults(), log: log.With("component", "transcode"), jobs: map[string]*job{}}
+	return &Manager{cfg: cfg.withDefaults(), log: log, jobs: map[string]*job{}}
 }
 
 // Run serves Acquire until ctx ends, then stops every transcode (killing

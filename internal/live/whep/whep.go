@@ -95,7 +95,8 @@ func (c Config) withDefaults() Config {
 type Deps struct {
 	// Streams gives each camera's browser stream. Required.
 	Streams Streams
-	// Logger defaults to discarding.
+	// Logger is the component's logger (the caller names the component);
+	// it defaults to discarding.
 	Logger *slog.Logger
 }
 
@@ -121,7 +122,7 @@ func New(cfg Config, deps Deps) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, streams: deps.Streams, log: log.With("component", "whep"), sessions: map[string]*session{}}
+	s := &Server{cfg: cfg, streams: deps.Streams, log: log, sessions: map[string]*session{}}
 	s.api, s.apiErr = newAPI(cfg)
 	return s
 }
