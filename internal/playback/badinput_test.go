@@ -31,7 +31,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed to", "cam-1", url.Values{"from": {at(0)}, "to": {"2026-13-40T99:00:00Z"}}, 400, "to: want an RFC 3339 time"},
 		{"huge range", "cam-1", url.Values{"from": {at(0)}, "to": {at(25 * time.Hour)}}, 400, "longer than 24h"},
 		{"no footage", "cam-1", url.Values{"from": {at(-time.Hour)}, "to": {at(-time.Minute)}}, 404, "no footage recorded between"},
-		{"no footage in the gap", "cam-1", url.Values{"from": {at(26 * time.Second)}, "to": {at(34 * time.Second)}}, 404, "no footage"},
+		{"no footage in the gap", "cam-1", url.Values{"from": {at(26 * time.Second)}, "to": {at(34 * time.Second)}}, 404, "(footage lost there: reconnect)"},
 		{"unknown camera", "cam-nope", url.Values{"from": {at(0)}, "to": {at(time.Second)}}, 404, "not found"},
 		{"malformed camera id", "CAM..1", url.Values{"from": {at(0)}, "to": {at(time.Second)}}, 400, ""},
 	}

@@ -5,8 +5,10 @@
 //
 //   - GET /api/v1/cameras/{id}/playback.m3u8?from=&to= — an HLS VOD
 //     playlist (version 7) built from the index alone.
-//   - GET /api/v1/cameras/{id}/segments/{seg} — the bytes of one stored
-//     segment file, with HTTP Range (what the playlist points to).
+//   - GET /api/v1/cameras/{id}/segments/{seg}[?t0=] — the bytes of one
+//     stored segment file ({seg} is the id, ".mp4" optional), with HTTP
+//     Range; with t0 its decode times count from t0 (what the playlist
+//     points to).
 //   - GET /api/v1/cameras/{id}/export?from=&to=&reason= — one MP4 file for
 //     the range, with an exact Content-Length and HTTP Range.
 //   - GET /api/v1/exports — the caller's running exports and their progress.
@@ -16,22 +18,29 @@
 // Every stored segment file becomes one run of HLS media segments, one per
 // stored fragment (moof+mdat, about 1 s):
 //
-//	#EXT-X-DISCONTINUITY                       (before every file but the first)
-//	#EXT-X-MAP:URI="segments/42.mp4",BYTERANGE="<init size>@0"
+//	#EXT-X-DISCONTINUITY                       (only after a gap)
+//	#EXT-X-MAP:URI="segments/42.mp4?t0=T",BYTERANGE="<init size>@0"
 //	#EXT-X-PROGRAM-DATE-TIME:<wall time of the run's first fragment>
 //	#EXTINF:<next fragment start - this start>,
 //	#EXT-X-BYTERANGE:<fragment length>@<fragment offset>
-//	segments/42.mp4
+//	segments/42.mp4?t0=T
 //	...
 //
-// The decode times (tfdt) of every file restart at 0, so the timestamp
-// sequence changes at every file boundary, joined or not: the HLS spec
-// requires EXT-X-DISCONTINUITY there, and hls.js needs it to place each
-// file's media at its playlist position. Gaps in the recordings simply do
-// not appear in the playlist (the program date time after the
-// discontinuity says where the footage resumes). The playlist starts at
-// the keyframe fragment at or before from and ends with the fragment that
-// contains to; open segments contribute only their durable fragments.
+// Stored files each start at decode time (tfdt) 0. Played as they are,
+// the timestamps would restart at every file boundary, which HLS only
+// allows after EXT-X-DISCONTINUITY, and ffmpeg's HLS reader then drops the
+// first fragment of every file (time goes backwards). So the media URIs
+// carry t0, the wall time of the playlist's first fragment, and the
+// segment route patches each moof's tfdt in place (same size, samples
+// untouched) to count from t0: the files of one recording session form
+// one continuous timeline, and EXT-X-DISCONTINUITY appears only where the
+// next file does not start within 1.5 s of the previous end (a gap, a
+// clock step) or has another codec list or init size. A gap keeps its
+// length in the media timestamps; it does not appear in the playlist, and
+// the program date times say where footage resumes. The playlist starts
+// at the keyframe fragment at or before from and ends with the fragment
+// that contains to; open segments contribute only their durable fragments.
+// It is built from the index alone: no file is opened.
 //
 // # Export layout
 //

@@ -35,7 +35,7 @@ func (s *Service) playlist(w http.ResponseWriter, r *http.Request, req api.Reque
 	}
 }
 
-// errNoFootage answers a range with nothing recorded (404).
+// noFootageError answers a range with nothing recorded (404).
 type noFootageError struct{ msg string }
 
 func (e *noFootageError) Error() string { return e.msg }
@@ -52,7 +52,11 @@ func (s *Service) clips(ctx context.Context, camera string, from, to time.Time) 
 		s.log.Warn("skipping an inconsistent index row", "camera", camera, "err", err)
 	}
 	if len(clips) == 0 {
-		return nil, &noFootageError{msg: fmt.Sprintf("no footage recorded between %s and %s", fmtTime(from), fmtTime(to))}
+		msg := fmt.Sprintf("no footage recorded between %s and %s", fmtTime(from), fmtTime(to))
+		if gaps, err := s.idx.Gaps(ctx, camera, from, to); err == nil && len(gaps) > 0 {
+			msg += fmt.Sprintf(" (footage %s there: %s)", gaps[0].State, gaps[0].Reason)
+		}
+		return nil, &noFootageError{msg: msg}
 	}
 	return clips, nil
 }
