@@ -74,12 +74,12 @@ func (s *Service) export(w http.ResponseWriter, r *http.Request, req api.Request
 	// signature (Vigil-Signature, base64) goes out as an HTTP trailer:
 	// declare it here with h.Set("Trailer", "Vigil-Signature") (a trailer
 	// needs chunked encoding, so a full-file answer drops Content-Length),
-	// hash every byte countingWriter passes on, and set
+	// hash every byte mediaWriter passes on, and set
 	// h.Set("Vigil-Signature", sig) after ServeContent returns. Range
 	// answers carry no signature. Issue 5 also audits reason here.
 	s.log.Info("export started", "camera", req.Camera.ID, "user", req.Principal.Username,
 		"from", fmtTime(start), "to", fmtTime(end), "bytes", lay.size, "reason", q.Get("reason"))
-	http.ServeContent(&countingWriter{ResponseWriter: w, n: &e.sent}, r, "", clips[len(clips)-1].Seg.End, rd)
+	http.ServeContent(&mediaWriter{ResponseWriter: w, sent: &e.sent}, r, "", clips[len(clips)-1].Seg.End, rd)
 	if err := rd.Err(); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Error("export failed mid-stream", "camera", req.Camera.ID, "err", err)
 	}

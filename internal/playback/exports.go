@@ -116,17 +116,36 @@ func (s *Service) listExports(w http.ResponseWriter, _ *http.Request, req api.Re
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// countingWriter counts the body bytes written to an export response.
-type countingWriter struct {
+// mediaWriter wraps the ResponseWriter that http.ServeContent answers
+// on: it counts the body bytes (when sent is set), and turns ServeContent's
+// plain-text 416 into the API's JSON error (keeping its Content-Range).
+type mediaWriter struct {
 	http.ResponseWriter
-	n *atomic.Int64
+	sent    *atomic.Int64
+	swallow bool
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	c.n.Add(int64(n))
+// WriteHeader implements http.ResponseWriter.
+func (m *mediaWriter) WriteHeader(code int) {
+	if code == http.StatusRequestedRangeNotSatisfiable {
+		m.swallow = true
+		api.WriteError(m.ResponseWriter, code, "range not satisfiable (Content-Range has the size)")
+		return
+	}
+	m.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (m *mediaWriter) Write(p []byte) (int, error) {
+	if m.swallow {
+		return len(p), nil
+	}
+	n, err := m.ResponseWriter.Write(p)
+	if m.sent != nil {
+		m.sent.Add(int64(n))
+	}
 	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+func (m *mediaWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }

@@ -69,7 +69,7 @@ func (s *Service) serveStored(w http.ResponseWriter, r *http.Request, seg *index
 	// Bytes [0, Bytes) of a segment never change (files are append-only),
 	// so id and length identify the content.
 	w.Header().Set("ETag", fmt.Sprintf(`"seg-%d-%d"`, seg.ID, seg.Bytes))
-	http.ServeContent(w, r, "", seg.End, io.NewSectionReader(f, 0, seg.Bytes))
+	http.ServeContent(&mediaWriter{ResponseWriter: w}, r, "", seg.End, io.NewSectionReader(f, 0, seg.Bytes))
 }
 
 // serveRebased answers the segment with decode times counted from t0.
@@ -96,7 +96,7 @@ func (s *Service) serveRebased(w http.ResponseWriter, r *http.Request, seg *inde
 	defer rd.Close()
 	w.Header().Set("Content-Type", "video/mp4")
 	w.Header().Set("ETag", fmt.Sprintf(`"seg-%d-%d-%d"`, seg.ID, seg.Bytes, t0.UnixMicro()))
-	http.ServeContent(w, r, "", seg.End, rd)
+	http.ServeContent(&mediaWriter{ResponseWriter: w}, r, "", seg.End, rd)
 	if err := rd.Err(); err != nil && r.Context().Err() == nil {
 		s.log.Error("segment read failed mid-stream", "segment", seg.ID, "err", err)
 	}

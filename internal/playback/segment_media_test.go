@@ -51,6 +51,10 @@ func TestSegmentRouteRanges(t *testing.T) {
 			}
 			r := e.get(t, "op", tt.path, hdr...).must(t, tt.code)
 			if tt.code == http.StatusRequestedRangeNotSatisfiable {
+				r.errorMessage(t)
+				if cr := r.header.Get("Content-Range"); cr != fmt.Sprintf("bytes */%d", size) {
+					t.Fatalf("Content-Range %q", cr)
+				}
 				return
 			}
 			if ct := r.header.Get("Content-Type"); ct != "video/mp4" {
