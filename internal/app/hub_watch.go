@@ -8,27 +8,36 @@ import (
 	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/live/hls"
+	"github.com/vigil-video/vigil/internal/live/whep"
 	"github.com/vigil-video/vigil/internal/playback"
+	"github.com/vigil-video/vigil/internal/snapshot"
 	"github.com/vigil-video/vigil/internal/stream"
 	"github.com/vigil-video/vigil/internal/transcode"
 	"github.com/vigil-video/vigil/internal/web"
 )
 
-// buildWatch builds what users watch through: live HLS, recorded playback
-// and exports, and the shared H.265 -> H.264 transcodes for browsers. It
+// buildWatch builds what users watch through: live HLS and WebRTC (WHEP),
+// recorded playback and exports, snapshots, and the shared H.265 -> H.264
+// transcodes for browsers. It
 // returns the routes they add to the API; their goroutines join h.extra.
 func (h *hub) buildWatch() []api.Route {
 	tc := transcode.New(transcode.Config{}, h.log.With("component", "transcode"))
 	bs := browserStreams{cams: h.cams, tc: tc}
 	live := hls.New(hls.Config{}, hls.Deps{Streams: bs, Logger: h.log.With("component", "hls")})
+	rtc := whep.New(whep.Config{}, whep.Deps{Streams: bs, Logger: h.log.With("component", "whep")})
 	pb := playback.New(playback.Deps{Index: h.idx, Blobs: h.blobs, Logger: h.log.With("component", "playback")})
+	snap := snapshot.New(snapshot.Config{}, snapshot.Deps{Streams: h.cams, Index: h.idx, Blobs: h.blobs,
+		Logger: h.log.With("component", "snapshot")})
 	h.extra = append(h.extra,
 		component{name: "transcode", run: tc.Run},
 		component{name: "hls", run: live.Run},
+		component{name: "whep", run: rtc.Run},
 	)
 	var routes []api.Route
 	routes = append(routes, live.Routes()...)
+	routes = append(routes, rtc.Routes()...)
 	routes = append(routes, pb.Routes()...)
+	routes = append(routes, snap.Routes()...)
 	return routes
 }
 
