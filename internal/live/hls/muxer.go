@@ -51,7 +51,10 @@ type muxer struct {
 	closed  bool
 
 	// session: tracks, timestamp bases
-	sess  session
+	sess session
+	// begun is true while a publisher is attached (Begin without End):
+	// until then a playlist request waits for one (a transcode starting).
+	begun bool
 	init  *initBlock
 	inits int // init blocks made so far
 	// videoEnd is the output decode time where the last session's video
@@ -110,6 +113,7 @@ func (m *muxer) Begin(tracks []media.Track) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.endSessionLocked()
+	m.begun = true
 	out, sess := pickTracks(tracks)
 	if sess.video < 0 {
 		m.log.Warn("live hls: stream has no H.264/H.265 video; nothing to serve")
@@ -153,6 +157,7 @@ func (m *muxer) End() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.endSessionLocked()
+	m.begun = false
 	m.sess = session{video: -1, audio: -1}
 	m.broadcastLocked()
 }

@@ -57,11 +57,12 @@ func (s *Server) unavailable(w http.ResponseWriter, camera string, err error) {
 	api.WriteError(w, http.StatusServiceUnavailable, msgNotStreaming)
 }
 
-// waitReady waits up to d for the first complete segment of a camera
-// that publishes video; one that does not answers at once.
+// waitReady waits up to d for the first complete segment. A stream with
+// no publisher yet (an on-demand transcode starting) is waited for; one
+// whose publisher has no usable video answers at once.
 func (m *muxer) waitReady(ctx context.Context, d time.Duration) bool {
 	return m.wait(ctx, d, func() (bool, bool) {
-		return m.readyLocked(), m.closed || m.sess.video < 0
+		return m.readyLocked(), m.closed || (m.begun && m.sess.video < 0)
 	})
 }
 

@@ -113,15 +113,22 @@ func TestPlaylistBadRequests(t *testing.T) {
 func TestNotStreaming(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, testConfig())
-	h.ts.stream("idle") // exists, nobody publishes
-	for _, cam := range []string{"idle", "missing"} {
+	h.ts.stream("idle") // exists, nobody publishes yet (e.g. a transcode starting)
+	cfg := testConfig()
+	for _, tc := range []struct {
+		cam      string
+		min, max time.Duration
+	}{
+		{"missing", 0, 100 * time.Millisecond},                               // the resolver refuses it: at once
+		{"idle", cfg.StartTimeout, cfg.StartTimeout + 200*time.Millisecond}, // waited for, then 503
+	} {
 		start := time.Now()
-		b := h.mustGet(t, cam, "live.m3u8", http.StatusServiceUnavailable)
+		b := h.mustGet(t, tc.cam, "live.m3u8", http.StatusServiceUnavailable)
 		if !strings.Contains(b, "camera is not streaming") {
-			t.Errorf("%s: %s", cam, b)
+			t.Errorf("%s: %s", tc.cam, b)
 		}
-		if d := time.Since(start); d > 100*time.Millisecond {
-			t.Errorf("%s: took %v, want an answer at once", cam, d)
+		if d := time.Since(start); d < tc.min || d > tc.max {
+			t.Errorf("%s: answered after %v, want %v..%v", tc.cam, d, tc.min, tc.max)
 		}
 	}
 	// Media of a camera whose muxer never started: 404, and no muxer starts.
