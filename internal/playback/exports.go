@@ -1,6 +1,7 @@
 package playback
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -63,19 +64,9 @@ func (g *registry) list(user string, all bool) []exportJSON {
 		if c := a.started.Compare(b.started); c != 0 {
 			return c
 		}
-		return compareStrings(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // exportJSON is a running export as GET /api/v1/exports lists it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -26,12 +27,10 @@ func (s *Service) playlist(w http.ResponseWriter, r *http.Request, req api.Reque
 		s.writeErr(w, r, err)
 		return
 	}
-	body := buildPlaylist(clips)
 	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		_ = writePlaylist(w, clips) // an error means the client left
 	}
 }
 
@@ -83,22 +82,22 @@ func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 // one timeline (no discontinuity); it matches the recordings API's spans.
 const joinTolerance = 1500 * time.Millisecond
 
-// buildPlaylist writes the HLS VOD playlist of clips. Media URIs are
-// relative ("segments/{seg}.mp4?t0=..."), so they resolve next to
-// playback.m3u8; t0 (the playlist's first fragment start) makes the
-// segment route count decode times from the same origin in every file.
-func buildPlaylist(clips []clip) []byte {
+// writePlaylist writes the HLS VOD playlist of clips to w, a few clips at
+// a time (a 24-hour playlist is megabytes; it never sits in memory whole).
+// Media URIs are relative ("segments/{seg}.mp4?t0=..."), so they resolve
+// next to playback.m3u8; t0 (the playlist's first fragment start) makes
+// the segment route count decode times from the same origin in every file.
+func writePlaylist(w io.Writer, clips []clip) error {
 	independent := true
 	var longest time.Duration
-	n := 0
 	for _, c := range clips {
 		for i := c.First; i <= c.Last; i++ {
 			independent = independent && c.Seg.Fragments[i].Key
 			longest = max(longest, fragEnd(&c.Seg, i).Sub(fragStart(&c.Seg, i)))
-			n++
 		}
 	}
-	b := make([]byte, 0, 256+n*112)
+	const chunk = 32 << 10
+	b := make([]byte, 0, chunk+16<<10)
 	b = append(b, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:"...)
 	b = strconv.AppendInt(b, max(1, int64(math.Ceil(longest.Seconds()))), 10)
 	b = append(b, "\n#EXT-X-MEDIA-SEQUENCE:0\n"...)
@@ -109,8 +108,18 @@ func buildPlaylist(clips []clip) []byte {
 	for k := range clips {
 		disc := k > 0 && !joins(&clips[k-1], &clips[k])
 		b = appendClip(b, &clips[k], t0, disc)
+		if len(b) >= chunk {
+			if _, err := w.Write(b); err != nil {
+				return fmt.Errorf("write playlist: %w", err)
+			}
+			b = b[:0]
+		}
 	}
-	return append(b, "#EXT-X-ENDLIST\n"...)
+	b = append(b, "#EXT-X-ENDLIST\n"...)
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write playlist: %w", err)
+	}
+	return nil
 }
 
 // joins reports whether next continues prev's timeline: it starts where
