@@ -236,6 +236,7 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 
 func (h *hub) announce(stdout io.Writer) {
 	fmt.Fprintln(stdout, hubproc.ReadyLine(h.httpLn.Addr().String(), h.rtspAddr(), h.cfg.Data))
+	fmt.Fprintf(stdout, "vigil: watch in a browser at http://%s/\n", h.httpLn.Addr())
 }
 
 func (h *hub) close() {
