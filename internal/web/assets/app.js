@@ -140,6 +140,11 @@ $('login-form').addEventListener('submit', async (ev) => {
 });
 
 $('logout').addEventListener('click', async () => {
+  // Stop everything that calls the API before the session ends.
+  state.me = null;
+  cameras.stop();
+  player.stop();
+  timeline.setCamera(null);
   try {
     await request('POST', '/api/v1/logout', undefined, { quiet401: true });
   } catch { /* the session is gone either way */ }

@@ -7,6 +7,8 @@ import { parsePlaylist, mediaToWall, wallToMedia } from './playlist.js';
 
 const retryDelay = 4000;
 const playbackWindow = 3600 * 1000;
+// Recorded playback that ends closer than this to now switches to live.
+const catchUp = 10000;
 
 /** Player drives the video element for one camera at a time. */
 export class Player {
@@ -36,7 +38,23 @@ export class Player {
       else this.webrtc(this.camera);
     });
     el.snapshot.addEventListener('click', () => this.snapshot());
+    el.video.addEventListener('ended', () => this.ended());
     this.onWall = null; // called with the wall time shown (Date) or null
+  }
+
+  /**
+   * ended continues recorded playback past the end of its playlist: with
+   * newer footage from where it stopped, or live once it has caught up.
+   */
+  ended() {
+    if (this.mode !== 'playback' || !this.camera) return;
+    const w = this.wallTime();
+    if (!w || Date.now() - w.getTime() < catchUp) {
+      this.live(this.camera);
+      this.message('Caught up: back to live.', 'info', 3000);
+      return;
+    }
+    this.playback(this.camera, w, null);
   }
 
   /** snapshot downloads the picture shown as a JPEG decoded by the hub. */
@@ -74,12 +92,14 @@ export class Player {
       this.hls = null;
     }
     if (this.pc) {
-      this.pc.close();
-      this.pc = null;
+      // End the WHEP session first (WHEP's teardown), then the connection.
       if (this.whepResource) {
-        fetch(this.whepResource, { method: 'DELETE', headers: { 'X-Requested-With': 'XMLHttpRequest' } }).catch(() => {});
+        fetch(this.whepResource, { method: 'DELETE', headers: { 'X-Requested-With': 'XMLHttpRequest' }, keepalive: true }).catch(() => {});
         this.whepResource = null;
       }
+      const pc = this.pc;
+      this.pc = null;
+      setTimeout(() => pc.close(), 500);
     }
     const v = this.el.video;
     v.pause();
@@ -185,6 +205,31 @@ export class Player {
     }
     const start = Math.max(0, wallToMedia(this.table, at.getTime()));
     this.attach(url, session, { startPosition: start }, (text) => this.message(text, 'error'), () => start);
+    this.watchEnd(session);
+  }
+
+  /**
+   * watchEnd calls ended() when recorded playback sits at the end of its
+   * playlist: players do not always fire 'ended' (a last frame shorter
+   * than its fragment's stated duration leaves the video waiting).
+   */
+  watchEnd(session) {
+    const last = this.table[this.table.length - 1];
+    const end = last.start + last.duration;
+    let prev = -1;
+    let still = 0;
+    const tick = () => {
+      if (session !== this.session) return;
+      const v = this.el.video;
+      still = !v.paused && v.currentTime === prev ? still + 1 : 0;
+      prev = v.currentTime;
+      if (still >= 3 && end - v.currentTime < 2.5) {
+        this.ended();
+        return;
+      }
+      this.timer = setTimeout(tick, 1000);
+    };
+    this.timer = setTimeout(tick, 1000);
   }
 
   /**

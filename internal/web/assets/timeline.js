@@ -171,14 +171,19 @@ export class Timeline {
       if (t < s.start) { chosen = { at: s.start, span: s }; break; }
       if (t < s.end) { chosen = { at: t, span: s }; break; }
     }
+    const last = spans.at(-1);
+    // The last span of a camera still recording grows past what was
+    // loaded: footage exists up to a moment ago.
+    const growing = this.now - last.end < 30000;
     if (!chosen) {
-      const last = spans.at(-1);
-      chosen = { at: Math.max(last.start, last.end - 10000), span: last };
+      chosen = growing
+        ? { at: Math.max(last.start, Math.min(t, Date.now() - 3000)), span: last }
+        : { at: Math.max(last.start, last.end - 10000), span: last };
     }
     this.showError('');
     this.mark(chosen.at);
     this.el.bar.dataset.selected = new Date(chosen.at).toISOString();
-    this.onPick(new Date(chosen.at), new Date(chosen.span.end));
+    this.onPick(new Date(chosen.at), growing && chosen.span === last ? null : new Date(chosen.span.end));
   }
 
   showError(text) {
