@@ -35,6 +35,8 @@ import (
 const (
 	adminPass = "browser-admin-pass"
 	cameraID  = "street"
+	// offlineID is a camera whose source does not answer.
+	offlineID = "dock"
 	// recorded is how much footage the hub holds before the browser starts.
 	recorded = 20 * time.Second
 )
@@ -198,7 +200,8 @@ func startHub(t *testing.T, bin, simURL string) *hubproc.Proc {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
 	cfg := fmt.Sprintf("data: %s\nhttp: 127.0.0.1:0\nrtsp: 127.0.0.1:0\nrecord: {segment: 6s}\n"+
-		"cameras: [{id: %s, name: Street, source: %q}]\n", data, cameraID, simURL)
+		"cameras: [{id: %s, name: Street, source: %q}, {id: %s, name: Loading dock, source: %q}]\n",
+		data, cameraID, simURL, offlineID, "rtsp://127.0.0.1:9/nothing")
 	path := filepath.Join(t.TempDir(), "vigil.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -271,7 +274,7 @@ func runViewer(t *testing.T, ctx context.Context, node, chromium, hubURL, artifa
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "viewer.mjs")
 	cmd.Env = append(os.Environ(), "VIGIL_URL="+hubURL, "VIGIL_USER=admin", "VIGIL_PASSWORD="+adminPass,
-		"VIGIL_CAMERA="+cameraID, "VIGIL_ARTIFACTS="+artifacts, "VIGIL_CHROMIUM="+chromium, "VIGIL_TIMEOUT_MS=90000")
+		"VIGIL_CAMERA="+cameraID, "VIGIL_OFFLINE_CAMERA="+offlineID, "VIGIL_ARTIFACTS="+artifacts, "VIGIL_CHROMIUM="+chromium, "VIGIL_TIMEOUT_MS=90000")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second

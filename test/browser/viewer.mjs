@@ -6,7 +6,8 @@
 // on the first check that fails.
 //
 // Environment: VIGIL_URL (the hub, http://127.0.0.1:PORT), VIGIL_USER,
-// VIGIL_PASSWORD, VIGIL_CAMERA (its id), VIGIL_ARTIFACTS (a directory),
+// VIGIL_PASSWORD, VIGIL_CAMERA (a camera that records),
+// VIGIL_OFFLINE_CAMERA (one whose source is down), VIGIL_ARTIFACTS (a directory),
 // VIGIL_CHROMIUM (default /usr/bin/chromium), VIGIL_TIMEOUT_MS (whole run,
 // default 90000).
 
@@ -23,6 +24,7 @@ const base = env('VIGIL_URL').replace(/\/$/, '');
 const user = env('VIGIL_USER');
 const password = env('VIGIL_PASSWORD');
 const camera = env('VIGIL_CAMERA');
+const offline = env('VIGIL_OFFLINE_CAMERA');
 const artifacts = env('VIGIL_ARTIFACTS');
 const executablePath = env('VIGIL_CHROMIUM', '/usr/bin/chromium');
 const budget = Number(env('VIGIL_TIMEOUT_MS', '90000'));
@@ -309,8 +311,29 @@ async function main() {
     if (overflow > 1) fail(`the page is ${overflow} px wider than a phone screen`);
   });
 
-  await step('logout', async () => {
+  await step('offline camera', async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
+    const cam = page.locator(`#camera-list button[data-id="${offline}"]`);
+    await cam.locator('.state.offline').waitFor();
+    await cam.click();
+    const msg = page.locator('#player-message');
+    await msg.filter({ hasText: /offline/i }).waitFor();
+    await page.locator('#timeline[data-spans="0"]').waitFor();
+    await page.locator('#timeline').click();
+    await page.locator('#timeline-error').filter({ hasText: /nothing is recorded/i }).waitFor();
+    return { message: await msg.textContent() };
+  });
+
+  await step('session ends', async () => {
+    await page.context().clearCookies();
+    await page.locator('#login-error').filter({ hasText: /session ended/i }).waitFor({ timeout: 15000 });
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#who-name').filter({ hasText: user }).waitFor();
+  });
+
+  await step('logout', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Username').waitFor();
   });

@@ -111,6 +111,8 @@ export class Timeline {
     const step = tickSteps.find((s) => (this.to - this.from) / s <= Math.max(3, bar.clientWidth / 90)) || tickSteps.at(-1);
     const labels = [];
     for (let t = Math.ceil(this.from / step) * step; t <= this.to; t += step) {
+      const at = (t - this.from) / (this.to - this.from);
+      if (at < 0.03 || at > 0.96) continue; // a label cut by the edge helps nobody
       const l = document.createElement('span');
       l.style.left = pct(t);
       l.textContent = shortClock(t);
