@@ -145,6 +145,21 @@ func checkJPEG(t *testing.T, path string, w, h int) {
 	}
 }
 
+// The page's playlist timing (media time <-> wall time) passes its node
+// unit tests (playlist.test.mjs).
+func TestPlaylistModule(t *testing.T) {
+	node, err := exec.LookPath("node")
+	need(t, err == nil, "node")
+	ctx := testutil.Context(t, 60*time.Second)
+	out, err := exec.CommandContext(ctx, node, "--test", "playlist.test.mjs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test playlist.test.mjs: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "# pass 3") {
+		t.Errorf("expected 3 passing tests:\n%s", out)
+	}
+}
+
 // buildVigil builds the binary into a temporary directory, or returns
 // VIGIL_BIN when set (a binary built beforehand).
 func buildVigil(t *testing.T) string {
