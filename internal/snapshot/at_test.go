@@ -1,10 +1,15 @@
 package snapshot
 
 import (
+	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/index"
 
 	"github.com/vigil-video/vigil/internal/record"
 	"github.com/vigil-video/vigil/internal/record/recordtest"
@@ -71,6 +76,25 @@ func TestSnapshotAt(t *testing.T) {
 }
 
 // Two times give two different pictures; ?width= scales.
+// A snapshot at a time is the same picture every time, and answers HTTP
+// Range requests like every media response.
+func TestSnapshotAtRange(t *testing.T) {
+	f, s := recorded(t)
+	q := atQuery(f.Sessions[0].Start.Add(3*time.Second), "")
+	full := get(t, s, admin, f.Camera, q)
+	if full.Code != http.StatusOK || full.Body.Len() < 100 {
+		t.Fatalf("full: %d, %d bytes", full.Code, full.Body.Len())
+	}
+	r := httptest.NewRequestWithContext(testutil.Context(t, 30e9), "GET", "/api/v1/cameras/"+f.Camera+"/snapshot.jpg?"+q, nil)
+	r.Header.Set("Range", "bytes=10-49")
+	w := httptest.NewRecorder()
+	s.serveSnapshot(w, r, api.Request{Principal: admin, Camera: index.Camera{ID: f.Camera}})
+	if w.Code != http.StatusPartialContent || !bytes.Equal(w.Body.Bytes(), full.Body.Bytes()[10:50]) {
+		t.Fatalf("range: %d, %d bytes, equal to the full answer's: %v", w.Code, w.Body.Len(),
+			bytes.Equal(w.Body.Bytes(), full.Body.Bytes()[10:50]))
+	}
+}
+
 func TestSnapshotAtDiffers(t *testing.T) {
 	f, s := recorded(t)
 	start := time.Now()

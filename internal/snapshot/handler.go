@@ -1,10 +1,11 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
+	"time"
 
 	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/auth"
@@ -46,9 +47,9 @@ func (s *Service) serveSnapshot(w http.ResponseWriter, r *http.Request, req api.
 	h := w.Header()
 	h.Set("Content-Type", "image/jpeg")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(jpg)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(jpg)
+	// ServeContent answers Range requests too (a snapshot at a time is
+	// the same picture every time, so a resumed download fits together).
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(jpg))
 }
 
 // writeError answers err with its status; unexpected errors are logged
