@@ -98,6 +98,7 @@ type API struct {
 	crossOri *http.CrossOriginProtection
 	handler  http.Handler
 	patterns []string
+	links    *linkSigner
 }
 
 // New builds the API and its routes.
@@ -111,6 +112,11 @@ func New(cfg Config, deps Deps) (*API, error) {
 		mux: http.NewServeMux(), crossOri: http.NewCrossOriginProtection(),
 	}
 	a.setDefaults()
+	links, err := newLinkSigner()
+	if err != nil {
+		return nil, err
+	}
+	a.links = links
 	m, err := newHTTPMetrics(a.reg)
 	if err != nil {
 		return nil, err
@@ -125,7 +131,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 
 // register adds the built-in routes and the extra ones to the mux.
 func (a *API) register(extra []Route) error {
-	table := a.routes()
+	table := append(a.routes(), a.linkRoutes()...)
 	for _, x := range extra {
 		rt, err := a.extraRoute(x)
 		if err != nil {

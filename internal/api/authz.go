@@ -78,9 +78,24 @@ func (a *API) serveRoute(w http.ResponseWriter, r *http.Request, rt route) error
 	return rt.h(w, r, p)
 }
 
-// authenticate finds the principal of a request: the Authorization header
-// (Bearer token or Basic) when present, else the session cookie.
+// authenticate finds the principal of a request from its credentials and
+// enforces the media link (?access=) it carries, if any: a link is only
+// accepted with the credentials of the session it was issued to (see
+// links.go).
 func (a *API) authenticate(r *http.Request) (auth.Principal, error) {
+	p, err := a.credentials(r)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if err := a.checkLink(r, p); err != nil {
+		return auth.Principal{}, err
+	}
+	return p, nil
+}
+
+// credentials finds the principal of a request: the Authorization header
+// (Bearer token or Basic) when present, else the session cookie.
+func (a *API) credentials(r *http.Request) (auth.Principal, error) {
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, _ := strings.Cut(h, " ")

@@ -82,6 +82,10 @@ type Principal struct {
 	Sites []string
 	// Via says how the request authenticated.
 	Via Method
+	// Session identifies the login session (or bearer token) the request
+	// came with: the SHA-256 of its secret, never the secret itself, so
+	// media links can be bound to it. Empty for HTTP Basic.
+	Session string
 }
 
 // Method is how a request authenticated.

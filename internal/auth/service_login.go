@@ -33,7 +33,9 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 		return Principal{}, NewSession{}, fmt.Errorf("login: %w", err)
 	}
 	s.log.Info("login", "user", u.Username)
-	return principalOf(u, ViaSession), NewSession{Token: tok, ExpiresAt: ses.ExpiresAt}, nil
+	p := principalOf(u, ViaSession)
+	p.Session = ses.IDHash
+	return p, NewSession{Token: tok, ExpiresAt: ses.ExpiresAt}, nil
 }
 
 // AuthenticateBasic checks HTTP Basic credentials, rate limited like Login.
@@ -103,7 +105,12 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (Princi
 		_ = s.store.DeleteSession(ctx, h)
 		return Principal{}, ErrInvalidCredentials
 	}
-	return s.principal(ctx, ses.Username, ViaSession)
+	p, err := s.principal(ctx, ses.Username, ViaSession)
+	if err != nil {
+		return Principal{}, err
+	}
+	p.Session = h
+	return p, nil
 }
 
 // AuthenticateToken returns the principal of a bearer token.
@@ -125,7 +132,12 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (Principa
 	if !t.ExpiresAt.IsZero() && !s.now().Before(t.ExpiresAt) {
 		return Principal{}, ErrInvalidCredentials
 	}
-	return s.principal(ctx, t.Username, ViaToken)
+	p, err := s.principal(ctx, t.Username, ViaToken)
+	if err != nil {
+		return Principal{}, err
+	}
+	p.Session = "token:" + h
+	return p, nil
 }
 
 // principal loads the user fresh, so role and site changes apply at once.
