@@ -1,0 +1,218 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/auth"
+	"github.com/vigil-video/vigil/internal/index/sqlite"
+	"github.com/vigil-video/vigil/internal/testutil"
+)
+
+const (
+	clientID     = "vigil"
+	clientSecret = "vigil-client-secret"
+)
+
+// hub is a Vigil API plus the OIDC service on one loopback server, like
+// internal/app mounts them, with a test provider.
+type hub struct {
+	url  string
+	svc  *Service
+	auth *auth.Service
+	idp  *idp
+	logs *testutil.LogBuffer
+}
+
+var testUsers = []idpUser{
+	{id: "u-alice", username: "alice", groups: []string{"ops", "unrelated"}},
+	{id: "u-bob", username: "bob", groups: []string{"contractors"}},
+	{id: "u-root", username: "root", groups: []string{"ops"}},
+}
+
+func newHub(t *testing.T, mutate ...func(*Config)) *hub {
+	t.Helper()
+	ctx := context.Background()
+	idx, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idx.Close() })
+	store, err := auth.NewSQLStore(idx.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hub{logs: &testutil.LogBuffer{}}
+	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.auth, err = auth.New(auth.Config{Hash: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}},
+		auth.Deps{Store: store, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.auth.CreateUser(ctx, auth.NewUser{Username: "root", Password: "root-password-1", Role: auth.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := api.New(api.Config{}, api.Deps{Index: idx, Auth: h.auth, Runtime: api.NopRuntime{}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	h.idp = startIDP(t, clientID, clientSecret, srv.URL+CallbackPath, testUsers...)
+	cfg := Config{
+		Issuer: h.idp.url, ClientID: clientID, ClientSecret: clientSecret, RedirectURL: srv.URL + CallbackPath,
+		Groups: map[string]GroupRole{
+			"ops":     {Role: auth.RoleOperator, Sites: []string{"north-7"}},
+			"auditor": {Role: auth.RoleAuditor},
+		},
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	h.svc, err = New(cfg, Deps{Auth: h.auth, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle(Prefix, h.svc.Handler())
+	mux.Handle("/", a.Handler())
+	return h
+}
+
+// browser is an HTTP client that keeps cookies and follows redirects,
+// except Vigil's final one to "/" (which it returns).
+func (h *hub) browser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(r *http.Request, via []*http.Request) error {
+			if len(via) > 10 {
+				return http.ErrUseLastResponse
+			}
+			if strings.HasPrefix(r.URL.String(), h.url) && !strings.HasPrefix(r.URL.Path, Prefix) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+}
+
+type answer struct {
+	code int
+	loc  string
+	body string
+}
+
+func get(t *testing.T, c *http.Client, u string) answer {
+	t.Helper()
+	ctx := testutil.Context(t, 10*time.Second)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return answer{code: res.StatusCode, loc: res.Header.Get("Location"), body: string(b)}
+}
+
+// sessionCookie returns the browser's Vigil session cookie, "" if none.
+func (h *hub) sessionCookie(t *testing.T, c *http.Client) string {
+	t.Helper()
+	u, _ := url.Parse(h.url + "/")
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == api.SessionCookie {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+type me struct {
+	Username string   `json:"username"`
+	Role     string   `json:"role"`
+	Sites    []string `json:"sites"`
+}
+
+func (h *hub) me(t *testing.T, c *http.Client) (int, me) {
+	t.Helper()
+	a := get(t, c, h.url+"/api/v1/me")
+	var m me
+	if a.code == http.StatusOK {
+		if err := json.Unmarshal([]byte(a.body), &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a.code, m
+}
+
+// login runs the whole browser flow as user and returns the final answer.
+func (h *hub) login(t *testing.T, c *http.Client, user string) answer {
+	t.Helper()
+	h.idp.signInAs(user)
+	return get(t, c, h.url+LoginPath)
+}
+
+func TestLoginMapsGroupToOperatorOfSite(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	c := h.browser(t)
+	a := h.login(t, c, "alice")
+	if a.code != http.StatusSeeOther || a.loc != "/" {
+		t.Fatalf("login ended with %d %q: %s", a.code, a.loc, a.body)
+	}
+	if h.sessionCookie(t, c) == "" {
+		t.Fatal("no session cookie")
+	}
+	code, m := h.me(t, c)
+	if code != http.StatusOK || m.Username != "alice" || m.Role != "operator" ||
+		len(m.Sites) != 1 || m.Sites[0] != "north-7" {
+		t.Fatalf("me: %d %+v", code, m)
+	}
+	// The user exists without a usable password.
+	u, err := h.auth.GetUser(context.Background(), "alice")
+	if err != nil || u.PasswordHash != auth.ExternalPasswordHash {
+		t.Fatalf("user: %+v %v", u, err)
+	}
+	for _, pw := range []string{"", auth.ExternalPasswordHash, "pw-u-alice"} {
+		if _, _, err := h.auth.Login(context.Background(), "alice", pw, "127.0.0.1"); err == nil {
+			t.Fatalf("password login of an external user with %q succeeded", pw)
+		}
+	}
+	// A second sign-in reuses the user; the state is consumed each time.
+	if a := h.login(t, h.browser(t), "alice"); a.code != http.StatusSeeOther {
+		t.Fatalf("second login: %d %s", a.code, a.body)
+	}
+	if n := h.svc.pending.len(); n != 0 {
+		t.Fatalf("%d logins still pending", n)
+	}
+	h.noSecretsLogged(t)
+}
+
+// noSecretsLogged checks that no session token, code or state reached the log.
+func (h *hub) noSecretsLogged(t *testing.T) {
+	t.Helper()
+	logs := h.logs.String()
+	for _, bad := range []string{"code=", "id_token", "eyJ", clientSecret} {
+		if strings.Contains(logs, bad) {
+			t.Fatalf("log contains %q:\n%s", bad, logs)
+		}
+	}
+}
