@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-video/vigil/internal/config"
@@ -27,7 +28,10 @@ usage:
 
 hub flags (each also VIGIL_<NAME> and a config file key):
   --config FILE  --data DIR  --http ADDR  --rtsp ADDR  --camera rtsp://...
-  --log-format text|json  --log-level LEVEL  --allow-remote
+  --log-format text|json  --log-level LEVEL
+  --tls[=false]  --tls-cert FILE  --tls-key FILE  --insecure-http
+  (HTTPS/RTSPS are on for non-loopback addresses, with a generated
+  certificate unless --tls-cert/--tls-key are given)
 `
 
 // Main runs the subcommand in args and returns the process exit code.
@@ -76,6 +80,10 @@ type hubFlags struct {
 	logFormat  string
 	logLevel   string
 	remote     bool
+	tls        *bool
+	tlsCert    string
+	tlsKey     string
+	insecure   bool
 	cameras    multiFlag
 }
 
@@ -91,7 +99,15 @@ func (f *hubFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rtsp, "rtsp", "", "RTSP listen address (default 127.0.0.1:8554)")
 	fs.StringVar(&f.logFormat, "log-format", "", "text or json")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
-	fs.BoolVar(&f.remote, "allow-remote", false, "allow listening on non-loopback addresses")
+	fs.BoolVar(&f.remote, "allow-remote", false, "deprecated, no effect: non-loopback listeners serve TLS")
+	fs.BoolFunc("tls", "serve HTTPS and RTSPS on every listener (--tls=false: never)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		f.tls = &b
+		return err
+	})
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate PEM file (default: generated in DATA/tls)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS key PEM file")
+	fs.BoolVar(&f.insecure, "insecure-http", false, "allow plain HTTP and RTSP on non-loopback addresses")
 	fs.Var(&f.cameras, "camera", "an RTSP URL to pull and record (repeatable)")
 }
 
@@ -104,13 +120,20 @@ func (f *hubFlags) load() (*config.Config, error) {
 	if err := cfg.ApplyEnv(os.Getenv); err != nil {
 		return nil, err
 	}
-	for p, v := range map[*string]string{&cfg.Data: f.data, &cfg.HTTP: f.http, &cfg.RTSP: f.rtsp, &cfg.Log.Format: f.logFormat, &cfg.Log.Level: f.logLevel} {
+	for p, v := range map[*string]string{&cfg.Data: f.data, &cfg.HTTP: f.http, &cfg.RTSP: f.rtsp, &cfg.Log.Format: f.logFormat,
+		&cfg.Log.Level: f.logLevel, &cfg.TLS.Cert: f.tlsCert, &cfg.TLS.Key: f.tlsKey} {
 		if v != "" {
 			*p = v
 		}
 	}
 	if f.remote {
 		cfg.AllowRemote = true
+	}
+	if f.tls != nil {
+		cfg.TLS.Enable = f.tls
+	}
+	if f.insecure {
+		cfg.InsecureHTTP = true
 	}
 	for i, u := range f.cameras {
 		cfg.Cameras = append(cfg.Cameras, config.Camera{ID: fmt.Sprintf("camera-%d", i+1), Source: u})

@@ -44,7 +44,8 @@ func TestMainUsageAndErrors(t *testing.T) {
 		{[]string{"help"}, 0, "vigil demo"},
 		{[]string{"bogus"}, 2, "unknown command"},
 		{[]string{"gateway"}, 1, "not implemented yet"},
-		{[]string{"serve", "--http", "0.0.0.0:1"}, 1, "not a loopback address"},
+		{[]string{"serve", "--http", "0.0.0.0:1", "--tls=false"}, 1, "not a loopback address"},
+		{[]string{"serve", "--tls-cert", "/c.pem"}, 1, "both cert and key"},
 		{[]string{"user", "add"}, 1, "usage: vigil user add"},
 	}
 	for _, tc := range cases {

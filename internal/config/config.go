@@ -26,14 +26,59 @@ type Config struct {
 	HTTP string `yaml:"http"`
 	// RTSP is the RTSP listen address (push ingest, re-streaming). Default 127.0.0.1:8554.
 	RTSP string `yaml:"rtsp"`
-	// AllowRemote permits listening on non-loopback addresses. Default false.
-	AllowRemote bool      `yaml:"allow_remote"`
-	Log         Log       `yaml:"log"`
-	Record      Record    `yaml:"record"`
-	Retention   Retention `yaml:"retention"`
+	// AllowRemote is deprecated and has no effect: a listener on a
+	// non-loopback address is allowed and serves TLS (see TLS and
+	// InsecureHTTP). Still accepted so older files parse.
+	AllowRemote bool `yaml:"allow_remote"`
+	// InsecureHTTP permits plain HTTP and RTSP on non-loopback addresses.
+	// Default false: such listeners serve HTTPS and RTSPS.
+	InsecureHTTP bool      `yaml:"insecure_http"`
+	TLS          TLS       `yaml:"tls"`
+	Log          Log       `yaml:"log"`
+	Record       Record    `yaml:"record"`
+	Retention    Retention `yaml:"retention"`
 	// Sites and Cameras are created (or updated) in the index at start.
 	Sites   []Site   `yaml:"sites"`
 	Cameras []Camera `yaml:"cameras"`
+}
+
+// TLS configures HTTPS and RTSPS. A listener serves TLS when Enable is
+// true, or when Enable is unset and a certificate is given or its address
+// is not loopback (unless InsecureHTTP). Without Cert and Key the hub uses a
+// self-signed certificate it generates in DATA_DIR/tls.
+type TLS struct {
+	// Enable forces TLS on (true) or off (false) on every listener.
+	// Default unset: TLS on non-loopback listeners and wherever a
+	// certificate is given, plain HTTP/RTSP on loopback.
+	Enable *bool `yaml:"enable"`
+	// Cert and Key are PEM files of the certificate (chain) and its key.
+	// Default: generated (DATA_DIR/tls/cert.pem, key.pem).
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// ListenerTLS reports whether the listener on addr serves TLS.
+func (c *Config) ListenerTLS(addr string) bool {
+	if c.TLS.Enable != nil {
+		return *c.TLS.Enable
+	}
+	if c.TLS.Cert != "" {
+		return true
+	}
+	return !isLoopback(addr) && !c.InsecureHTTP
+}
+
+// AnyTLS reports whether the HTTP or RTSP listener serves TLS.
+func (c *Config) AnyTLS() bool { return c.ListenerTLS(c.HTTP) || c.ListenerTLS(c.RTSP) }
+
+// isLoopback reports whether addr (host:port) listens on loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // Log configures logging.
@@ -176,9 +221,15 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for name, addr := range map[string]string{"http": c.HTTP, "rtsp": c.RTSP} {
-		if err := checkListen(addr, c.AllowRemote); err != nil {
+		if err := c.checkListen(addr); err != nil {
 			add("%s: %w", name, err)
 		}
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		add("tls: set both cert and key, or neither")
+	}
+	if c.TLS.Enable != nil && !*c.TLS.Enable && c.TLS.Cert != "" {
+		add("tls: enable is false but a cert is given")
 	}
 	if f := c.Log.Format; f != "text" && f != "json" {
 		add("log.format: %q is not text or json", f)
@@ -238,27 +289,25 @@ func ValidSource(s string) error {
 	return nil
 }
 
-func checkListen(addr string, remote bool) error {
-	host, port, err := net.SplitHostPort(addr)
+func (c *Config) checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("bad address %q: %w", addr, err)
 	}
 	if _, err := strconv.Atoi(port); err != nil {
 		return fmt.Errorf("bad port in %q", addr)
 	}
-	if remote {
+	if isLoopback(addr) || c.ListenerTLS(addr) || c.InsecureHTTP {
 		return nil
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("%q is not a loopback address; set allow_remote: true to listen on the network", addr)
-	}
-	return nil
+	return fmt.Errorf("%q is not a loopback address and TLS is off; enable TLS or set insecure_http: true to serve plain text on the network", addr)
 }
 
 // ApplyEnv overrides fields from VIGIL_* environment variables.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	set := map[string]*string{"VIGIL_DATA": &c.Data, "VIGIL_HTTP": &c.HTTP, "VIGIL_RTSP": &c.RTSP,
-		"VIGIL_LOG_FORMAT": &c.Log.Format, "VIGIL_LOG_LEVEL": &c.Log.Level}
+		"VIGIL_LOG_FORMAT": &c.Log.Format, "VIGIL_LOG_LEVEL": &c.Log.Level,
+		"VIGIL_TLS_CERT": &c.TLS.Cert, "VIGIL_TLS_KEY": &c.TLS.Key}
 	for k, p := range set {
 		if v := getenv(k); v != "" {
 			*p = v
@@ -269,6 +318,16 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		b, err := strconv.ParseBool(v)
 		errs = append(errs, err)
 		c.AllowRemote = b
+	}
+	if v := getenv("VIGIL_INSECURE_HTTP"); v != "" {
+		b, err := strconv.ParseBool(v)
+		errs = append(errs, err)
+		c.InsecureHTTP = b
+	}
+	if v := getenv("VIGIL_TLS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		errs = append(errs, err)
+		c.TLS.Enable = &b
 	}
 	if v := getenv("VIGIL_RETENTION_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)

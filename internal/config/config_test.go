@@ -38,8 +38,18 @@ cameras:
   - {id: push-1}
 `},
 		{name: "unknown key", yaml: "bogus: 1", wantErr: "field bogus"},
-		{name: "remote listen refused", yaml: "http: 0.0.0.0:8080", wantErr: "not a loopback"},
-		{name: "remote listen allowed", yaml: "http: 0.0.0.0:8080\nallow_remote: true"},
+		{name: "loopback plain", yaml: "http: 127.0.0.1:8080\nrtsp: localhost:8554\ntls: {enable: false}"},
+		{name: "remote listen gets TLS", yaml: "http: 0.0.0.0:8080\nrtsp: '[::]:8554'"},
+		{name: "remote plain refused", yaml: "http: 0.0.0.0:8080\ntls: {enable: false}", wantErr: "not a loopback"},
+		{name: "remote plain refused for rtsp", yaml: "rtsp: 10.0.0.1:8554\ntls: {enable: false}", wantErr: "rtsp:"},
+		{name: "remote plain when insecure_http", yaml: "http: 0.0.0.0:8080\ntls: {enable: false}\ninsecure_http: true"},
+		{name: "remote with cert", yaml: "http: 0.0.0.0:8080\ntls: {cert: /c.pem, key: /k.pem}"},
+		{name: "cert without key", yaml: "tls: {cert: /c.pem}", wantErr: "both cert and key"},
+		{name: "disabled with cert", yaml: "tls: {enable: false, cert: /c.pem, key: /k.pem}", wantErr: "enable is false"},
+		{name: "env disables TLS", yaml: "http: 0.0.0.0:8080", env: map[string]string{"VIGIL_TLS": "false"}, wantErr: "not a loopback"},
+		{name: "env insecure", yaml: "http: 0.0.0.0:8080", env: map[string]string{"VIGIL_TLS": "0", "VIGIL_INSECURE_HTTP": "1"}},
+		{name: "bad env bool", env: map[string]string{"VIGIL_TLS": "maybe"}, wantErr: "environment"},
+		{name: "deprecated allow_remote parses", yaml: "allow_remote: true"},
 		{name: "bad duration", yaml: "record: {segment: soon}", wantErr: "invalid duration"},
 		{name: "bad camera", yaml: "cameras: [{id: ../x, source: http://x}]", wantErr: "invalid or duplicate id"},
 		{name: "unknown site", yaml: "cameras: [{id: a, site: nowhere}]", wantErr: "unknown site"},
@@ -64,6 +74,35 @@ cameras:
 	}
 }
 
+func TestListenerTLS(t *testing.T) {
+	on, off := true, false
+	cases := []struct {
+		name    string
+		cfg     Config
+		addr    string
+		wantTLS bool
+	}{
+		{"loopback default", Config{}, "127.0.0.1:8080", false},
+		{"localhost default", Config{}, "localhost:8080", false},
+		{"ipv6 loopback default", Config{}, "[::1]:8080", false},
+		{"all interfaces", Config{}, "0.0.0.0:8080", true},
+		{"empty host", Config{}, ":8080", true},
+		{"lan address", Config{}, "192.168.1.10:8554", true},
+		{"insecure on lan", Config{InsecureHTTP: true}, "192.168.1.10:8554", false},
+		{"enabled on loopback", Config{TLS: TLS{Enable: &on}}, "127.0.0.1:8080", true},
+		{"cert on loopback", Config{TLS: TLS{Cert: "c", Key: "k"}}, "127.0.0.1:8080", true},
+		{"disabled on lan", Config{TLS: TLS{Enable: &off}}, "0.0.0.0:8080", false},
+		{"cert wins over insecure", Config{InsecureHTTP: true, TLS: TLS{Cert: "c", Key: "k"}}, "0.0.0.0:1", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.cfg.ListenerTLS(c.addr); got != c.wantTLS {
+				t.Fatalf("ListenerTLS(%q) = %v, want %v", c.addr, got, c.wantTLS)
+			}
+		})
+	}
+}
+
 func parseAll(y string, env map[string]string) error {
 	c, err := Parse([]byte(y))
 	if err != nil {
@@ -78,6 +117,7 @@ func parseAll(y string, env map[string]string) error {
 func FuzzParse(f *testing.F) {
 	f.Add("data: x\nhttp: 127.0.0.1:1")
 	f.Add("cameras: [{id: a, source: rtsp://h/x}]")
+	f.Add("http: 0.0.0.0:1\ntls: {enable: false, cert: c}\ninsecure_http: true")
 	f.Add("record: {segment: 1s, fragment: 2s}")
 	f.Fuzz(func(t *testing.T, y string) {
 		_ = parseAll(y, nil) // must not panic
