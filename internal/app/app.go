@@ -24,6 +24,7 @@ usage:
   vigil sim     --cameras N [--rtsp ADDR] [--clip FILE] [--push rtsp://HUB]
   vigil bench   --streams N [--duration D]   recording load benchmark
   vigil user add NAME --role ROLE [--sites a,b] [--data DIR]
+  vigil verify  --key KEY.pem --sig SIGFILE FILE | --audit DATA_DIR
   vigil gateway                        the site gateway (not available yet)
 
 hub flags (each also VIGIL_<NAME> and a config file key):
@@ -52,6 +53,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runBench(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = runUser(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(ctx, args[1:], stdout, stderr)
 	case "gateway":
 		err = errors.New("the gateway role is not implemented yet (tracked in the gateway issue); run `vigil serve` and pull cameras directly")
 	case "help", "-h", "--help":

@@ -3,15 +3,20 @@ package playback
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/exportsig"
 	"github.com/vigil-video/vigil/internal/index"
 )
 
@@ -30,6 +35,12 @@ const (
 	// to, or earlier when a segment with another track layout (codec or
 	// picture size change) follows, which an export does not join.
 	HeaderExportEnd = "Vigil-Export-End"
+	// HeaderSignature carries the export's detached signature when the
+	// service has a Signer (docs/format/export-signature.md): the hub's
+	// Ed25519 signature of a manifest holding the SHA-256 and size of the
+	// WHOLE file, camera, Vigil-Export-Start/End, exporter, reason and
+	// signing time. A Range answer carries the whole file's signature.
+	HeaderSignature = exportsig.Header
 )
 
 // export serves GET /api/v1/cameras/{id}/export?from=&to=&reason=: one
@@ -70,13 +81,18 @@ func (s *Service) export(w http.ResponseWriter, r *http.Request, req api.Request
 	h.Set("ETag", layoutETag(clips))
 	h.Set(HeaderExportStart, fmtTime(start))
 	h.Set(HeaderExportEnd, fmtTime(end))
-	// TODO(issue 5): sign the export. The body streams, so the detached
-	// signature (Vigil-Signature, base64) goes out as an HTTP trailer:
-	// declare it here with h.Set("Trailer", "Vigil-Signature") (a trailer
-	// needs chunked encoding, so a full-file answer drops Content-Length),
-	// hash every byte mediaWriter passes on, and set
-	// h.Set("Vigil-Signature", sig) after ServeContent returns. Range
-	// answers carry no signature. Issue 5 also audits reason here.
+	if s.signer != nil {
+		// The signature covers the whole file, also for a Range answer,
+		// and goes out before the body: hash the export first.
+		sig, err := s.signExport(r.Context(), rd, clips, exportsig.Manifest{Camera: req.Camera.ID,
+			From: start, To: end, Exporter: req.Principal.Username, Reason: q.Get("reason")})
+		if err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+		h.Set(HeaderSignature, sig)
+	}
+	// TODO(issue 5): audit the export and its reason here.
 	s.log.Info("export started", "camera", req.Camera.ID, "user", req.Principal.Username,
 		"from", fmtTime(start), "to", fmtTime(end), "bytes", lay.size, "reason", q.Get("reason"))
 	http.ServeContent(&mediaWriter{ResponseWriter: w, sent: &e.sent}, r, "", clips[len(clips)-1].Seg.End, rd)
@@ -192,4 +208,101 @@ func durTicks(d time.Duration, timescale uint32) int64 {
 		return -t
 	}
 	return t
+}
+
+// signExport returns the Vigil-Signature value of the export read by rd
+// (left at offset 0), for m with the file's hash and size and the signing
+// time filled in. The hash of a layout is computed once, reading the
+// export through (bounded memory), and kept in s.sums for later requests
+// of the same bytes (a player's Range requests).
+func (s *Service) signExport(ctx context.Context, rd *exportReader, clips []clip, m exportsig.Manifest) (string, error) {
+	key := layoutKey(clips)
+	sum, ok := s.sums.get(key)
+	if !ok {
+		var err error
+		if sum, err = hashExport(ctx, rd); err != nil {
+			return "", err
+		}
+		s.sums.put(key, sum)
+	}
+	m.SHA256, m.Size, m.Time = sum, rd.l.size, s.now()
+	m.From, m.To = m.From.Truncate(time.Millisecond), m.To.Truncate(time.Millisecond) // as in the headers
+	sig, err := exportsig.Sign(s.signer, m)
+	if err != nil {
+		return "", fmt.Errorf("export: %w", err)
+	}
+	return sig, nil
+}
+
+// hashExport reads the whole export through SHA-256 and seeks rd back to
+// its start.
+func hashExport(ctx context.Context, rd *exportReader) (string, error) {
+	if _, err := rd.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("export: hash: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, rd, make([]byte, hashBuffer))
+	if err == nil && n != rd.l.size {
+		err = fmt.Errorf("%d bytes of %d", n, rd.l.size)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("export: hash: %w", err)
+	}
+	if _, err := rd.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("export: hash: %w", err)
+	}
+	rd.err = nil
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashBuffer is the read size while hashing an export.
+const hashBuffer = 256 << 10
+
+// layoutKey identifies an export's bytes exactly (unlike the short ETag):
+// the same segments, at the same paths and starts, with the same lengths
+// and fragments, make the same file.
+func layoutKey(clips []clip) string {
+	h := sha256.New()
+	for _, c := range clips {
+		fmt.Fprintf(h, "%d/%q/%d/%d/%d/%d;", c.Seg.ID, c.Seg.Path, c.Seg.Start.UnixNano(), c.Seg.Bytes, c.First, c.Last)
+	}
+	return string(h.Sum(nil))
+}
+
+// maxSums bounds the export hashes kept.
+const maxSums = 256
+
+// sumCache keeps the SHA-256 of recent exports by layoutKey; the oldest
+// entry goes first when it is full. It is safe for concurrent use.
+type sumCache struct {
+	mu    sync.Mutex
+	sums  map[string]string
+	order []string
+}
+
+func (c *sumCache) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sum, ok := c.sums[key]
+	return sum, ok
+}
+
+func (c *sumCache) put(key, sum string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sums == nil {
+		c.sums = map[string]string{}
+	}
+	if _, ok := c.sums[key]; ok {
+		return
+	}
+	if len(c.order) >= maxSums {
+		delete(c.sums, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.sums[key] = sum
+	c.order = append(c.order, key)
 }

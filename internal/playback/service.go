@@ -2,6 +2,7 @@ package playback
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"time"
 
@@ -35,6 +36,17 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock. It defaults to time.Now.
 	Now func() time.Time
+	// Signer, when set, signs every export (header Vigil-Signature); the
+	// hub passes its key (keys.Hub). Without it exports are not signed.
+	Signer Signer
+}
+
+// Signer signs with an Ed25519 key.
+type Signer interface {
+	// Sign signs msg.
+	Sign(msg []byte) []byte
+	// Public returns the public key.
+	Public() ed25519.PublicKey
 }
 
 // MaxRange is the longest time range a playlist or an export may cover.
@@ -48,11 +60,13 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	exports *registry
+	signer  Signer
+	sums    sumCache // SHA-256 of recent exports, when signing
 }
 
 // New returns the service.
 func New(deps Deps) *Service {
-	s := &Service{idx: deps.Index, blobs: deps.Blobs, log: deps.Logger, now: deps.Now}
+	s := &Service{idx: deps.Index, blobs: deps.Blobs, log: deps.Logger, now: deps.Now, signer: deps.Signer}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
