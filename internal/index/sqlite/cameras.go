@@ -9,7 +9,7 @@ import (
 	"github.com/vigil-video/vigil/internal/index"
 )
 
-const cameraColumns = `id, name, site, source, transport, record, retention_days, analytics, created_us, updated_us`
+const cameraColumns = `id, name, site, source, transport, record, retention_days, analytics, created_us, updated_us, source_secret`
 
 // CreateCamera implements index.Cameras. CreatedAt and UpdatedAt are set to
 // now and an empty Analytics is stored as "{}".
@@ -19,14 +19,18 @@ func (s *Store) CreateCamera(ctx context.Context, c index.Camera) (index.Camera,
 	}
 	now := fromMicros(micros(time.Now()))
 	c.CreatedAt, c.UpdatedAt, c.Analytics = now, now, jsonOrEmpty(c.Analytics)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	src, secret, err := s.sealSource(c.Source)
+	if err != nil {
+		return index.Camera{}, fmt.Errorf("create camera: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := siteExists(ctx, tx, c.Site); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO cameras (`+cameraColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Name, nullString(c.Site), c.Source, c.Transport, c.Record,
-			c.RetentionDays, c.Analytics, micros(now), micros(now))
+			`INSERT INTO cameras (`+cameraColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Name, nullString(c.Site), src, c.Transport, c.Record,
+			c.RetentionDays, c.Analytics, micros(now), micros(now), secret)
 		if isUnique(err) {
 			return conflictErr("camera " + c.ID)
 		}
@@ -52,7 +56,7 @@ func siteExists(ctx context.Context, tx *sql.Tx, id string) error {
 // GetCamera implements index.Cameras.
 func (s *Store) GetCamera(ctx context.Context, id string) (index.Camera, error) {
 	row := s.read.QueryRowContext(ctx, `SELECT `+cameraColumns+` FROM cameras WHERE id = ?`, id)
-	c, err := scanCamera(row)
+	c, err := s.scanCamera(row)
 	if err != nil {
 		return index.Camera{}, fmt.Errorf("get camera: %w", notFound(err, "camera "+id))
 	}
@@ -65,7 +69,7 @@ func (s *Store) ListCameras(ctx context.Context) ([]index.Camera, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list cameras: %w", err)
 	}
-	out, err := scanAll(rows, scanCamera)
+	out, err := scanAll(rows, s.scanCamera)
 	if err != nil {
 		return nil, fmt.Errorf("list cameras: %w", err)
 	}
@@ -77,19 +81,23 @@ func (s *Store) ListCameras(ctx context.Context) ([]index.Camera, error) {
 // index.ErrNotFound for an unknown camera or site.
 func (s *Store) UpdateCamera(ctx context.Context, c index.Camera) (index.Camera, error) {
 	var out index.Camera
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	src, secret, err := s.sealSource(c.Source)
+	if err != nil {
+		return index.Camera{}, fmt.Errorf("update camera: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := siteExists(ctx, tx, c.Site); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE cameras SET name = ?, site = ?, source = ?,
-			transport = ?, record = ?, retention_days = ?, analytics = ?, updated_us = ?
-			WHERE id = ?`,
-			c.Name, nullString(c.Site), c.Source, c.Transport, c.Record, c.RetentionDays,
-			jsonOrEmpty(c.Analytics), micros(time.Now()), c.ID)
+			transport = ?, record = ?, retention_days = ?, analytics = ?, updated_us = ?,
+			source_secret = ? WHERE id = ?`,
+			c.Name, nullString(c.Site), src, c.Transport, c.Record, c.RetentionDays,
+			jsonOrEmpty(c.Analytics), micros(time.Now()), secret, c.ID)
 		if err := rowsAffectedOrNotFound(res, err); err != nil {
 			return notFound(err, "camera "+c.ID)
 		}
-		out, err = scanCamera(tx.QueryRowContext(ctx,
+		out, err = s.scanCamera(tx.QueryRowContext(ctx,
 			`SELECT `+cameraColumns+` FROM cameras WHERE id = ?`, c.ID))
 		return err
 	})
@@ -108,13 +116,17 @@ func (s *Store) DeleteCamera(ctx context.Context, id string) error {
 	return nil
 }
 
-func scanCamera(r scanner) (index.Camera, error) {
+func (s *Store) scanCamera(r scanner) (index.Camera, error) {
 	var c index.Camera
 	var site sql.NullString
 	var created, updated int64
+	var secret string
 	err := r.Scan(&c.ID, &c.Name, &site, &c.Source, &c.Transport, &c.Record,
-		&c.RetentionDays, &c.Analytics, &created, &updated)
+		&c.RetentionDays, &c.Analytics, &created, &updated, &secret)
 	if err != nil {
+		return index.Camera{}, err
+	}
+	if c.Source, err = s.openSource(c.ID, c.Source, secret); err != nil {
 		return index.Camera{}, err
 	}
 	c.Site = site.String

@@ -42,6 +42,7 @@ const readConns = 4
 type Store struct {
 	write *sql.DB // exactly one connection; all writes go here
 	read  *sql.DB // query_only connections for reads
+	box   Sealer  // seals camera credentials; nil: stored as given
 }
 
 var _ index.Index = (*Store)(nil)
@@ -49,14 +50,21 @@ var _ index.Index = (*Store)(nil)
 // Open opens (creating if needed) the index database at path, sets it to
 // WAL mode and applies pending migrations. The directory must exist.
 // The special path ":memory:" opens a private in-memory database (tests).
-func Open(ctx context.Context, path string) (*Store, error) {
+// See WithSecrets for the encryption of camera credentials.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s, err := openPools(ctx, path)
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	ms, err := indexMigrations()
 	if err == nil {
 		err = Migrate(ctx, s.write, "index", ms)
+	}
+	if err == nil && s.box != nil {
+		err = s.sealStoredSources(ctx)
 	}
 	if err != nil {
 		s.Close()

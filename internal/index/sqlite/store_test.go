@@ -52,8 +52,8 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 			t.Fatalf("open %d: %v", i, err)
 		}
 		v, err := SchemaVersion(ctx, s.DB(), "index")
-		if err != nil || v != 1 {
-			t.Errorf("schema version = %d, %v; want 1", v, err)
+		if err != nil || v != 2 {
+			t.Errorf("schema version = %d, %v; want 2", v, err)
 		}
 		if i == 0 {
 			if _, err := s.CreateSite(ctx, siteFixture()); err != nil {
