@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/exportsig"
 	"github.com/vigil-video/vigil/internal/keys"
 )
@@ -170,12 +171,27 @@ func printable(s string) string {
 	return s
 }
 
-// verifyAudit checks the audit trail of a data directory.
-func verifyAudit(_ context.Context, dataDir string, _, stderr io.Writer) int {
+// verifyAudit checks the audit trail of a data directory (its database
+// read-only, with the hub's public key in DATA_DIR/keys).
+func verifyAudit(ctx context.Context, dataDir string, stdout, stderr io.Writer) int {
 	if st, err := os.Stat(dataDir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "vigil verify: --audit %s: not a data directory\n", dataDir)
 		return verifyUsageErr
 	}
-	fmt.Fprintln(stderr, "vigil verify: --audit is not available yet in this build")
-	return verifyFailed
+	rep, err := audit.VerifyDir(ctx, dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "vigil verify: the audit trail of %s could not be checked: %v\n", dataDir, err)
+		return verifyFailed
+	}
+	if !rep.OK {
+		first := "?"
+		if rep.FirstBad != nil {
+			first = strconv.FormatInt(*rep.FirstBad, 10)
+		}
+		fmt.Fprintf(stderr, "vigil verify: the audit trail of %s is NOT intact: first bad record %s of %d: %s\n",
+			dataDir, first, rep.Records, printable(rep.Reason))
+		return verifyFailed
+	}
+	fmt.Fprintf(stdout, "%s: audit trail intact, %d records\n", dataDir, rep.Records)
+	return verifyOK
 }

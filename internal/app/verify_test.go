@@ -8,12 +8,16 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/exportsig"
+	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/keys"
+	"github.com/vigil-video/vigil/internal/testutil"
 )
 
 // signedFiles writes an export-like file, its signature by a new hub key
@@ -78,9 +82,9 @@ func TestMainVerify(t *testing.T) {
 	badSig := s.path(t, "bad.sig", []byte(base64.StdEncoding.EncodeToString(rawSig)))
 	headerSig := s.path(t, "header.sig", []byte("Vigil-Signature: "+s.value+"\r\n"))
 	tests := []struct {
-		name       string
-		args       []string
-		code       int
+		name        string
+		args        []string
+		code        int
 		out, errOut string // substrings of stdout and stderr
 	}{
 		{"intact", []string{"--key", s.pub, "--sig", s.sig, s.file}, 0, "intact, signed by key", ""},
@@ -116,5 +120,64 @@ func TestMainVerify(t *testing.T) {
 				t.Fatal("a failure printed the manifest")
 			}
 		})
+	}
+}
+
+// TestMainVerifyAudit writes an audit trail the way the hub does (the hub
+// key in DATA/keys, the log in DATA/vigil.db), checks it with vigil verify
+// --audit, then edits one row.
+func TestMainVerifyAudit(t *testing.T) {
+	ctx := testutil.Context(t, 30*time.Second)
+	data := t.TempDir()
+	hub, err := keys.LoadOrCreate(filepath.Join(data, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := sqlite.Open(ctx, filepath.Join(data, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	lg, err := audit.New(idx.DB(), hub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- lg.Run(runCtx) }()
+	for i := range 5 {
+		if err := lg.Record(ctx, audit.Entry{User: "ann", Role: "operator", Action: audit.ActionPlayback,
+			Camera: "gate-1", Reason: "incident " + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	verify := func() (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := Main(ctx, []string{"verify", "--audit", data}, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	if code, out, errOut := verify(); code != 0 || !strings.Contains(out, "audit trail intact, 5 records") {
+		t.Fatalf("intact trail: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	// An attacker with the database file drops the append-only trigger
+	// and edits one row.
+	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 3`} {
+		if _, err := idx.DB().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if code, out, errOut := verify(); code != 1 || !strings.Contains(errOut, "NOT intact: first bad record 3 of 5") {
+		t.Fatalf("edited trail: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if err := os.Remove(filepath.Join(data, "keys", keys.PublicFile)); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := verify(); code != 1 || !strings.Contains(errOut, "could not be checked") {
+		t.Fatalf("no public key: exit %d, stderr %s", code, errOut)
 	}
 }
