@@ -38,4 +38,11 @@ func openDataDir(root string) (*dataDir, error) {
 func (d *dataDir) indexPath() string      { return filepath.Join(d.root, "vigil.db") }
 func (d *dataDir) recordingsPath() string { return filepath.Join(d.root, "recordings") }
 
+// secretsKeyPath is the key that seals camera credentials in the index
+// (kept outside it; created 0600 in a 0700 keys/ directory).
+func (d *dataDir) secretsKeyPath() string { return filepath.Join(d.root, "keys", "secrets.key") }
+
+// tlsDir holds the generated TLS certificate (cert.pem, key.pem).
+func (d *dataDir) tlsDir() string { return filepath.Join(d.root, "tls") }
+
 func (d *dataDir) close() { d.lock.Close() }

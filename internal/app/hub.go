@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +29,8 @@ import (
 	"github.com/vigil-video/vigil/internal/ingest"
 	"github.com/vigil-video/vigil/internal/obs"
 	"github.com/vigil-video/vigil/internal/record"
+	"github.com/vigil-video/vigil/internal/secrets"
+	"github.com/vigil-video/vigil/internal/tlsconf"
 )
 
 // hub is the central hub: every component of `vigil serve`.
@@ -41,6 +45,7 @@ type hub struct {
 	cams    *camera.Manager
 	reg     *prometheus.Registry
 	httpLn  net.Listener
+	tls     *tlsconf.Cert // nil when no listener serves TLS
 	api     *api.API
 	handler http.Handler
 	rtsp    *ingest.Server
@@ -75,8 +80,15 @@ func (h *hub) open(ctx context.Context, stdout io.Writer) (err error) {
 	if h.dir, err = openDataDir(cfg.Data); err != nil {
 		return err
 	}
-	if h.idx, err = sqlite.Open(ctx, h.dir.indexPath()); err != nil {
-		return fmt.Errorf("open index: %w", err)
+	box, err := secrets.LoadOrCreate(h.dir.secretsKeyPath())
+	if err != nil {
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	if h.idx, err = sqlite.Open(ctx, h.dir.indexPath(), sqlite.WithSecrets(box)); err != nil {
+		if errors.Is(err, secrets.ErrOpen) {
+			return fmt.Errorf("%w: restore the %s that sealed them", err, h.dir.secretsKeyPath())
+		}
+		return err
 	}
 	if err = h.openAuth(ctx, stdout); err != nil {
 		return err
@@ -100,6 +112,9 @@ func (h *hub) open(ctx context.Context, stdout io.Writer) (err error) {
 	}, h.idx, h.blobs, log.With("component", "writer"))
 	h.cams = camera.New(camera.Deps{Index: h.idx, Writer: h.writer, Sources: h.pullSource, Log: log})
 	h.registerMetrics()
+	if err = h.loadTLS(); err != nil {
+		return err
+	}
 	if err = h.buildComponents(ctx); err != nil {
 		return err
 	}
@@ -107,6 +122,37 @@ func (h *hub) open(ctx context.Context, stdout io.Writer) (err error) {
 		return fmt.Errorf("listen http: %w", err)
 	}
 	return nil
+}
+
+// loadTLS loads (or generates) the certificate when a listener serves TLS.
+func (h *hub) loadTLS() error {
+	if !h.cfg.AnyTLS() {
+		return nil
+	}
+	var hosts []string
+	for _, addr := range []string{h.cfg.HTTP, h.cfg.RTSP} {
+		host, _, _ := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			if name, err := os.Hostname(); err == nil {
+				host = name // all interfaces: at least the machine's name
+			}
+		}
+		hosts = append(hosts, host)
+	}
+	cert, err := tlsconf.Load(tlsconf.Options{CertFile: h.cfg.TLS.Cert, KeyFile: h.cfg.TLS.Key, Dir: h.dir.tlsDir(), Hosts: hosts})
+	if err != nil {
+		return err
+	}
+	h.tls = cert
+	return nil
+}
+
+// listenerTLS returns the TLS config of the listener on addr, or nil.
+func (h *hub) listenerTLS(addr string) *tls.Config {
+	if h.tls == nil || !h.cfg.ListenerTLS(addr) {
+		return nil
+	}
+	return h.tls.Config()
 }
 
 func (h *hub) openAuth(ctx context.Context, stdout io.Writer) error {
@@ -198,7 +244,10 @@ func (h *hub) Run(ctx context.Context, stdout io.Writer) error {
 	for _, c := range h.extra {
 		start(&frontWG, front, c.name, c.run)
 	}
-	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second, TLSConfig: h.listenerTLS(h.cfg.HTTP),
+		// the server's own errors (mostly TLS handshakes of scanners and
+		// plain-HTTP clients) go to the log at debug level
+		ErrorLog: slog.NewLogLogger(h.log.With("component", "http").Handler(), slog.LevelDebug)}
 	start(&frontWG, front, "http", func(ctx context.Context) error { return serveHTTP(ctx, srv, h.httpLn) })
 	h.ready.Store(true)
 	h.announce(stdout)
@@ -219,7 +268,13 @@ func (h *hub) Run(ctx context.Context, stdout io.Writer) error {
 
 func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // HTTPS, with HTTP/2
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -235,8 +290,23 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 }
 
 func (h *hub) announce(stdout io.Writer) {
-	fmt.Fprintln(stdout, hubproc.ReadyLine(h.httpLn.Addr().String(), h.rtspAddr(), h.cfg.Data))
-	fmt.Fprintf(stdout, "vigil: watch in a browser at http://%s/\n", h.httpLn.Addr())
+	web, rtsp := "http://", "rtsp://"
+	if h.cfg.ListenerTLS(h.cfg.HTTP) {
+		web = "https://"
+	}
+	if h.cfg.ListenerTLS(h.cfg.RTSP) {
+		rtsp = "rtsps://"
+	}
+	fmt.Fprintln(stdout, hubproc.ReadyLine(web+h.httpLn.Addr().String(), rtsp+h.rtspAddr(), h.cfg.Data))
+	if h.tls != nil {
+		sum := sha256.Sum256(h.tls.Certificate.Certificate[0])
+		kind := "configured"
+		if h.tls.Generated {
+			kind = "self-signed, generated"
+		}
+		fmt.Fprintf(stdout, "vigil: TLS certificate (%s) %s, SHA-256 %X\n", kind, h.tls.CertFile, sum)
+	}
+	fmt.Fprintf(stdout, "vigil: watch in a browser at %s%s/\n", web, h.httpLn.Addr())
 }
 
 func (h *hub) close() {

@@ -47,7 +47,8 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	})
 	h.extra = append(h.extra, component{name: "retention", run: ret.Run})
 	host, _, _ := net.SplitHostPort(h.cfg.RTSP)
-	h.rtsp, err = ingest.New(ingest.Config{Addr: h.cfg.RTSP, UDPAddr: net.JoinHostPort(host, "0")}, ingest.Deps{
+	h.rtsp, err = ingest.New(ingest.Config{Addr: h.cfg.RTSP, UDPAddr: net.JoinHostPort(host, "0"),
+		TLSConfig: h.listenerTLS(h.cfg.RTSP)}, ingest.Deps{
 		Auth: newRTSPAuth(h.auth, h.cams), Streams: rtspStreams{h.cams}, Logger: h.log.With("component", "ingest"),
 	})
 	if err != nil {

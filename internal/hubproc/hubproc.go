@@ -16,18 +16,20 @@ import (
 	"time"
 )
 
-// ReadyLine is the line a hub prints on stdout once it serves.
-func ReadyLine(httpAddr, rtspAddr, data string) string {
-	return fmt.Sprintf("vigil: hub ready http=http://%s rtsp=rtsp://%s data=%s", httpAddr, rtspAddr, data)
+// ReadyLine is the line a hub prints on stdout once it serves. httpURL
+// and rtspURL carry their scheme (http:// or https://, rtsp:// or rtsps://).
+func ReadyLine(httpURL, rtspURL, data string) string {
+	return fmt.Sprintf("vigil: hub ready http=%s rtsp=%s data=%s", httpURL, rtspURL, data)
 }
 
-var readyRe = regexp.MustCompile(`hub ready http=(\S+) rtsp=rtsp://(\S+)`)
+var readyRe = regexp.MustCompile(`hub ready http=(\S+) rtsp=(rtsps?)://(\S+)`)
 
 // Proc is a running hub.
 type Proc struct {
 	Cmd *exec.Cmd
-	// HTTP is the API's base URL (http://HOST:PORT); RTSP is HOST:PORT.
-	HTTP, RTSP string
+	// HTTP is the API's base URL (http:// or https://HOST:PORT); RTSP is
+	// HOST:PORT and RTSPScheme "rtsp" or "rtsps".
+	HTTP, RTSP, RTSPScheme string
 	done       chan struct{}
 }
 
@@ -55,7 +57,7 @@ func Start(ctx context.Context, bin string, args, env []string, stderr io.Writer
 	}()
 	select {
 	case m := <-ready:
-		p.HTTP, p.RTSP = m[1], m[2]
+		p.HTTP, p.RTSPScheme, p.RTSP = m[1], m[2], m[3]
 		return p, nil
 	case <-p.done:
 		return nil, errors.New("hub exited before it was ready")

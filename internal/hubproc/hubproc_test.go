@@ -9,16 +9,24 @@ import (
 
 // A stand-in "hub": a shell that prints the ready line, then waits.
 func TestStartParsesReadyLine(t *testing.T) {
-	script := "echo starting; echo '" + ReadyLine("127.0.0.1:1", "127.0.0.1:2", "/d") + "'; exec sleep 30"
-	p, err := Start(context.Background(), "/bin/sh", []string{"-c", script}, os.Environ(), os.Stderr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct{ http, rtsp, scheme string }{
+		{"http://127.0.0.1:1", "rtsp://127.0.0.1:2", "rtsp"},
+		{"https://[::1]:1", "rtsps://10.0.0.1:2", "rtsps"},
 	}
-	if p.HTTP != "http://127.0.0.1:1" || p.RTSP != "127.0.0.1:2" {
-		t.Fatalf("http %q rtsp %q", p.HTTP, p.RTSP)
-	}
-	if err := p.Stop(5 * time.Second); err != nil {
-		t.Fatal(err)
+	for _, c := range cases {
+		t.Run(c.scheme, func(t *testing.T) {
+			script := "echo starting; echo '" + ReadyLine(c.http, c.rtsp, "/d") + "'; exec sleep 30"
+			p, err := Start(context.Background(), "/bin/sh", []string{"-c", script}, os.Environ(), os.Stderr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.HTTP != c.http || p.RTSPScheme+"://"+p.RTSP != c.rtsp {
+				t.Fatalf("http %q rtsp %q %q", p.HTTP, p.RTSPScheme, p.RTSP)
+			}
+			if err := p.Stop(5 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
