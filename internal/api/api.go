@@ -41,6 +41,10 @@ type Config struct {
 	// JoinTolerance is the largest hole between segments still shown as
 	// one span. It defaults to timeline.DefaultJoinTolerance (1.5 s).
 	JoinTolerance time.Duration
+	// RequirePlaybackReason makes recorded playback (routes audited as
+	// audit.ActionPlayback) answer 400 without a non-empty ?reason=, as
+	// exports always do. It defaults to false.
+	RequirePlaybackReason bool
 }
 
 func (c Config) withDefaults() Config {
@@ -80,6 +84,9 @@ type Deps struct {
 	// Routes are extra routes of other packages, served after the API's
 	// own; a pattern that conflicts with another is an error.
 	Routes []Route
+	// Audit receives the audit trail (an *audit.Log) and serves
+	// /api/v1/audit; nil records nothing and serves no audit routes.
+	Audit Auditor
 }
 
 // API is the HTTP API. It holds no goroutines: serve Handler with an
@@ -89,6 +96,7 @@ type API struct {
 	idx      Index
 	auth     Auth
 	rt       Runtime
+	audit    Auditor
 	reg      *prometheus.Registry
 	log      *slog.Logger
 	ready    func() bool
@@ -108,7 +116,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 	}
 	a := &API{
 		cfg: cfg.withDefaults(), idx: deps.Index, auth: deps.Auth, rt: deps.Runtime,
-		reg: deps.Registry, log: deps.Logger, ready: deps.Ready, now: deps.Now,
+		audit: deps.Audit, reg: deps.Registry, log: deps.Logger, ready: deps.Ready, now: deps.Now,
 		mux: http.NewServeMux(), crossOri: http.NewCrossOriginProtection(),
 	}
 	a.setDefaults()

@@ -24,6 +24,15 @@ type Route struct {
 	Camera bool
 	// Handler answers the request.
 	Handler func(w http.ResponseWriter, r *http.Request, req Request)
+	// Audit is the audit action recorded when Handler answers 2xx ("" :
+	// none): audit.ActionPlayback, ActionExport, ActionSnapshot,
+	// ActionLiveStart, ActionLiveStop, or AuditLive for a live HLS
+	// playlist. Leave it empty on routes a player requests over and over
+	// (segments, parts): one view is one record.
+	Audit string
+	// AuditQuery copies ?from=, ?to= (or ?at=) and ?reason= into the
+	// audit entry.
+	AuditQuery bool
 }
 
 // Request is what the API passes to a Route's handler.
@@ -49,7 +58,7 @@ func (a *API) extraRoute(x Route) (route, error) {
 			}
 			req.Camera = c
 		}
-		x.Handler(w, r, req)
+		a.auditExtra(x, w, r, req)
 		return nil
 	}
 	return route{method: x.Method, path: x.Path, perm: x.Perm, h: h}, nil

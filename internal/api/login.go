@@ -2,7 +2,9 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
 
@@ -23,9 +25,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) er
 	}
 	p, ses, err := a.auth.Login(r.Context(), req.Username, req.Password, remoteIP(r))
 	if err != nil {
+		a.recordLoginFailed(r, req.Username, err)
 		return err
 	}
 	setLogUser(r.Context(), p.Username)
+	a.record(r, entry(r, p, audit.ActionLogin))
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
 		Value:    ses.Token,
@@ -38,4 +42,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) er
 	})
 	writeJSON(w, http.StatusOK, toPrincipalJSON(p))
 	return nil
+}
+
+// maxAuditUsername caps the user name a failed login records as given.
+const maxAuditUsername = 128
+
+// recordLoginFailed audits a refused login with the user name as given
+// (clipped) and the status it was answered with; never the password.
+func (a *API) recordLoginFailed(r *http.Request, username string, err error) {
+	he, _ := toHTTPError(err)
+	if len(username) > maxAuditUsername {
+		username = strings.ToValidUTF8(username[:maxAuditUsername], "")
+	}
+	e := entry(r, auth.Principal{Username: username}, audit.ActionLoginFailed)
+	e.Detail = map[string]any{"status": he.status}
+	a.record(r, e)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
 
@@ -18,6 +19,9 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: a.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
+	e := entry(r, p, audit.ActionLogout)
+	e.Detail = map[string]any{"via": string(p.Via)}
+	a.record(r, e)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -25,9 +25,11 @@ func (rt route) pattern() string { return rt.method + " " + rt.path }
 
 // routes is the table of every route the API serves; openapi.yaml must
 // describe each (see TestOpenAPICoversRoutes).
+// Changes (POST, PATCH, DELETE) and searches are audited when the API has
+// an Auditor, and then it also serves the audit trail.
 func (a *API) routes() []route {
 	const v1 = "/api/v1"
-	return []route{
+	table := []route{
 		{method: "GET", path: "/healthz", public: true, h: a.healthz},
 		{method: "GET", path: "/readyz", public: true, h: a.readyz},
 		{method: "GET", path: "/metrics", perm: auth.PermMetrics, h: a.metricsHandler},
@@ -37,28 +39,35 @@ func (a *API) routes() []route {
 		{method: "GET", path: v1 + "/me", h: a.me},
 
 		{method: "GET", path: v1 + "/tokens", h: a.listTokens},
-		{method: "POST", path: v1 + "/tokens", h: a.createToken},
-		{method: "DELETE", path: v1 + "/tokens/{id}", h: a.deleteToken},
+		{method: "POST", path: v1 + "/tokens", h: a.changed(a.createToken)},
+		{method: "DELETE", path: v1 + "/tokens/{id}", h: a.changed(a.deleteToken)},
 
 		{method: "GET", path: v1 + "/users", perm: auth.PermManage, h: a.listUsers},
-		{method: "POST", path: v1 + "/users", perm: auth.PermManage, h: a.createUser},
+		{method: "POST", path: v1 + "/users", perm: auth.PermManage, h: a.changed(a.createUser)},
 		{method: "GET", path: v1 + "/users/{name}", perm: auth.PermManage, h: a.getUser},
-		{method: "PATCH", path: v1 + "/users/{name}", perm: auth.PermManage, h: a.updateUser},
-		{method: "DELETE", path: v1 + "/users/{name}", perm: auth.PermManage, h: a.deleteUser},
+		{method: "PATCH", path: v1 + "/users/{name}", perm: auth.PermManage, h: a.changed(a.updateUser)},
+		{method: "DELETE", path: v1 + "/users/{name}", perm: auth.PermManage, h: a.changed(a.deleteUser)},
 
 		{method: "GET", path: v1 + "/sites", perm: auth.PermView, h: a.listSites},
-		{method: "POST", path: v1 + "/sites", perm: auth.PermManage, h: a.createSite},
+		{method: "POST", path: v1 + "/sites", perm: auth.PermManage, h: a.changed(a.createSite)},
 		{method: "GET", path: v1 + "/sites/{id}", perm: auth.PermView, h: a.getSite},
-		{method: "PATCH", path: v1 + "/sites/{id}", perm: auth.PermManage, h: a.updateSite},
-		{method: "DELETE", path: v1 + "/sites/{id}", perm: auth.PermManage, h: a.deleteSite},
+		{method: "PATCH", path: v1 + "/sites/{id}", perm: auth.PermManage, h: a.changed(a.updateSite)},
+		{method: "DELETE", path: v1 + "/sites/{id}", perm: auth.PermManage, h: a.changed(a.deleteSite)},
 
 		{method: "GET", path: v1 + "/cameras", perm: auth.PermView, h: a.listCameras},
-		{method: "POST", path: v1 + "/cameras", perm: auth.PermManage, h: a.createCamera},
+		{method: "POST", path: v1 + "/cameras", perm: auth.PermManage, h: a.changed(a.createCamera)},
 		{method: "GET", path: v1 + "/cameras/{id}", perm: auth.PermView, h: a.getCamera},
-		{method: "PATCH", path: v1 + "/cameras/{id}", perm: auth.PermManage, h: a.updateCamera},
-		{method: "DELETE", path: v1 + "/cameras/{id}", perm: auth.PermManage, h: a.deleteCamera},
-		{method: "GET", path: v1 + "/cameras/{id}/recordings", perm: auth.PermPlayback, h: a.recordings},
+		{method: "PATCH", path: v1 + "/cameras/{id}", perm: auth.PermManage, h: a.changed(a.updateCamera)},
+		{method: "DELETE", path: v1 + "/cameras/{id}", perm: auth.PermManage, h: a.changed(a.deleteCamera)},
+		{method: "GET", path: v1 + "/cameras/{id}/recordings", perm: auth.PermPlayback, h: a.audited(a.recordings, a.searchRecordings)},
 
-		{method: "GET", path: v1 + "/events", perm: auth.PermEvents, h: a.listEvents},
+		{method: "GET", path: v1 + "/events", perm: auth.PermEvents, h: a.audited(a.listEvents, a.searchEvents)},
 	}
+	if a.audit != nil {
+		table = append(table,
+			route{method: "GET", path: v1 + "/audit", perm: auth.PermAudit, h: a.listAudit},
+			route{method: "GET", path: v1 + "/audit/verify", perm: auth.PermAudit, h: a.verifyAudit},
+		)
+	}
+	return table
 }

@@ -105,7 +105,7 @@ func TestListFilters(t *testing.T) {
 // 5 (first commit) and 10 (shutdown), and the append-only triggers
 // dropped, as an attacker with write access to the file would.
 func tamperFixture(t *testing.T) *fixture {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Options{FlushInterval: time.Hour}) // commits on Sync only
 	f.record("ann", 0, 5)
 	f.sync()
 	f.record("ann", 5, 5)
