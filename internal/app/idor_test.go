@@ -51,7 +51,7 @@ const (
 	// The cameras are pushed by the simulator as {pushPrefix}1 and 2.
 	pushPrefix = "idor-cam-"
 	camA, camB = pushPrefix + "1", pushPrefix + "2"
-	targetUser   = "idor-target"
+	targetUser = "idor-target"
 )
 
 type idorRoute struct {
