@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -32,9 +33,12 @@ type idpUser struct {
 // tamper breaks the next ID tokens.
 type tamper struct {
 	nonce    string        // replaces the nonce of the auth request
-	audience []string      // replaces the audience
 	lifetime time.Duration // when non-zero, the ID token lifetime (negative: expired)
 	rogueKey bool          // sign with a key the provider does not publish
+	// claims, when set, rewrites the claims of the ID token the token
+	// endpoint answers, re-signed with the provider's own published key
+	// (for claims the provider would never get wrong itself).
+	claims func(map[string]any)
 }
 
 type idp struct {
@@ -97,13 +101,6 @@ func (r tamperedRequest) GetNonce() string {
 		return r.t.nonce
 	}
 	return r.AuthRequest.GetNonce()
-}
-
-func (r tamperedRequest) GetAudience() []string {
-	if r.t.audience != nil {
-		return r.t.audience
-	}
-	return r.AuthRequest.GetAudience()
 }
 
 func (s *idpStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
@@ -191,6 +188,72 @@ func startIDP(t *testing.T, clientID, secret, redirect string, users ...idpUser)
 		}
 		http.Redirect(w, r, op.AuthCallbackURL(provider)(r.Context(), id), http.StatusFound)
 	})
-	mux.Handle("/", provider)
+	mux.Handle("/", p.rewriteIDToken(provider))
 	return p
+}
+
+// rewriteIDToken applies tamper.claims to the token endpoint's ID token.
+func (p *idp) rewriteIDToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mutate := p.storage.current().claims
+		if r.URL.Path != "/oauth/token" || mutate == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			var err error
+			if body, err = p.resign(r.Context(), body, mutate); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		for k, v := range rec.Header() {
+			if k != "Content-Length" {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	})
+}
+
+func (p *idp) resign(ctx context.Context, body []byte, mutate func(map[string]any)) ([]byte, error) {
+	var res map[string]any
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, err
+	}
+	raw, _ := res["id_token"].(string)
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return nil, err
+	}
+	claims := map[string]any{}
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
+		return nil, err
+	}
+	mutate(claims)
+	key, err := p.storage.Storage.SigningKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: key.SignatureAlgorithm(), Key: key.Key()},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", key.ID()))
+	if err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := signer.Sign(payload)
+	if err != nil {
+		return nil, err
+	}
+	if res["id_token"], err = signed.CompactSerialize(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
 }

@@ -28,7 +28,7 @@ func resolve(mapping map[string]GroupRole, groups []string) (role auth.Role, sit
 	allSites := false
 	for _, g := range groups {
 		gr, found := mapping[g]
-		if !found {
+		if !found || rank(gr.Role) == 0 {
 			continue
 		}
 		switch {

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -112,9 +113,10 @@ func (h *hub) browser(t *testing.T) *http.Client {
 }
 
 type answer struct {
-	code int
-	loc  string
-	body string
+	code    int
+	loc     string
+	body    string
+	cookies []*http.Cookie
 }
 
 func get(t *testing.T, c *http.Client, u string) answer {
@@ -130,7 +132,7 @@ func get(t *testing.T, c *http.Client, u string) answer {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return answer{code: res.StatusCode, loc: res.Header.Get("Location"), body: string(b)}
+	return answer{code: res.StatusCode, loc: res.Header.Get("Location"), body: string(b), cookies: res.Cookies()}
 }
 
 // sessionCookie returns the browser's Vigil session cookie, "" if none.
@@ -181,6 +183,7 @@ func TestLoginMapsGroupToOperatorOfSite(t *testing.T) {
 	if h.sessionCookie(t, c) == "" {
 		t.Fatal("no session cookie")
 	}
+	checkCookies(t, a.cookies, false)
 	code, m := h.me(t, c)
 	if code != http.StatusOK || m.Username != "alice" || m.Role != "operator" ||
 		len(m.Sites) != 1 || m.Sites[0] != "north-7" {
@@ -213,6 +216,76 @@ func (h *hub) noSecretsLogged(t *testing.T) {
 	for _, bad := range []string{"code=", "id_token", "eyJ", clientSecret} {
 		if strings.Contains(logs, bad) {
 			t.Fatalf("log contains %q:\n%s", bad, logs)
+		}
+	}
+}
+
+// checkCookies checks the attributes of the callback's cookies: the
+// session cookie as the API sets it, the state cookie cleared.
+func checkCookies(t *testing.T, cs []*http.Cookie, secure bool) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range cs {
+		seen[c.Name] = true
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure {
+			t.Errorf("cookie %s: HttpOnly %v SameSite %v Secure %v", c.Name, c.HttpOnly, c.SameSite, c.Secure)
+		}
+		switch c.Name {
+		case api.SessionCookie:
+			if c.Path != "/" || c.MaxAge <= 0 || c.Value == "" {
+				t.Errorf("session cookie: %+v", c)
+			}
+		case StateCookie:
+			if c.Path != Prefix || c.MaxAge >= 0 {
+				t.Errorf("state cookie not cleared: %+v", c)
+			}
+		}
+	}
+	if !seen[api.SessionCookie] || !seen[StateCookie] {
+		t.Errorf("cookies set: %v", seen)
+	}
+}
+
+// TestStateCookieSecureUnderTLS: the login's state cookie is Secure on a
+// TLS request and with SecureCookies, and the redirect carries PKCE S256,
+// state and nonce.
+func TestStateCookieSecureUnderTLS(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	for _, tlsReq := range []bool{false, true} {
+		req := httptest.NewRequestWithContext(testutil.Context(t, 10*time.Second), http.MethodGet, LoginPath, nil)
+		if tlsReq {
+			req.TLS = &tls.ConnectionState{}
+		}
+		rec := httptest.NewRecorder()
+		h.svc.Handler().ServeHTTP(rec, req)
+		res := rec.Result()
+		if res.StatusCode != http.StatusFound {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		cs := res.Cookies()
+		if len(cs) != 1 || cs[0].Name != StateCookie || cs[0].Secure != tlsReq || !cs[0].HttpOnly ||
+			cs[0].SameSite != http.SameSiteLaxMode || cs[0].Path != Prefix {
+			t.Fatalf("TLS %v: cookies %+v", tlsReq, cs)
+		}
+		u := mustURL(t, res.Header.Get("Location"))
+		q := u.Query()
+		if !strings.HasPrefix(u.String(), h.idp.url) || q.Get("state") != cs[0].Value || q.Get("nonce") == "" ||
+			q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 ||
+			q.Get("client_id") != clientID || q.Get("response_type") != "code" ||
+			q.Get("scope") != "openid profile email groups" {
+			t.Fatalf("authorization URL %s", u)
+		}
+	}
+}
+
+func TestUnknownPath(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	c := h.browser(t)
+	for _, p := range []string{Prefix + "nope", LoginPath + "/x"} {
+		if a := get(t, c, h.url+p); a.code != http.StatusNotFound || !strings.HasPrefix(a.body, `{"error":`) {
+			t.Errorf("%s: %d %s", p, a.code, a.body)
 		}
 	}
 }
