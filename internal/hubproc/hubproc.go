@@ -30,7 +30,7 @@ type Proc struct {
 	// HTTP is the API's base URL (http:// or https://HOST:PORT); RTSP is
 	// HOST:PORT and RTSPScheme "rtsp" or "rtsps".
 	HTTP, RTSP, RTSPScheme string
-	done       chan struct{}
+	done                   chan struct{}
 }
 
 // Start runs bin with args and env (the whole environment), sends its
