@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/live/hls"
 	"github.com/vigil-video/vigil/internal/live/whep"
@@ -38,6 +39,31 @@ func (h *hub) buildWatch() []api.Route {
 	routes = append(routes, rtc.Routes()...)
 	routes = append(routes, pb.Routes()...)
 	routes = append(routes, snap.Routes()...)
+	return withAudit(routes)
+}
+
+// auditOf says what each watching route writes to the audit trail: one
+// record per view, playback, snapshot or export; the media a player
+// fetches over and over (segments, parts) is covered by its playlist's.
+var auditOf = map[string]struct {
+	action string
+	query  bool // from/to (or at) and reason from the query
+}{
+	"GET /api/v1/cameras/{id}/live.m3u8":         {api.AuditLive, false},
+	"POST /api/v1/cameras/{id}/whep":             {audit.ActionLiveStart, false},
+	"DELETE /api/v1/cameras/{id}/whep/{session}": {audit.ActionLiveStop, false},
+	"GET /api/v1/cameras/{id}/playback.m3u8":     {audit.ActionPlayback, true},
+	"GET /api/v1/cameras/{id}/export":            {audit.ActionExport, true},
+	"GET /api/v1/cameras/{id}/snapshot.jpg":      {audit.ActionSnapshot, true},
+}
+
+// withAudit sets the audit action of the routes that have one.
+func withAudit(routes []api.Route) []api.Route {
+	for i, rt := range routes {
+		if a, ok := auditOf[rt.Method+" "+rt.Path]; ok {
+			routes[i].Audit, routes[i].AuditQuery = a.action, a.query
+		}
+	}
 	return routes
 }
 

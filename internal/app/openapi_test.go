@@ -53,6 +53,11 @@ func TestOpenAPIMatchesHubRoutes(t *testing.T) {
 			t.Errorf("route %s is not in openapi.yaml", p)
 		}
 	}
+	for p := range auditOf {
+		if !served[p] {
+			t.Errorf("auditOf names %s, which the hub does not serve", p)
+		}
+	}
 	var extra []string
 	for op := range documented {
 		if !served[op] {
