@@ -83,7 +83,8 @@ type Config struct {
 	// (RTCP uses the next one), or HOST:0 to let the system pick a pair.
 	// It defaults to "" (TCP only).
 	UDPAddr string
-	// TLSConfig, when set, makes the server speak RTSPS only.
+	// TLSConfig, when set, makes the server speak RTSPS only (TCP, or
+	// UDP with SRTP; plain RTP over UDP is refused). Default nil: RTSP.
 	TLSConfig *tls.Config
 	// ReadTimeout bounds reads, including the wait for a publisher's
 	// packets. It defaults to 10 s.
@@ -215,9 +216,9 @@ func (s *Server) start() (*gortsplib.Server, error) {
 		// Basic only: the Authenticator checks plain credentials and the
 		// hub stores no plaintext passwords for Digest.
 		AuthMethods: []auth.VerifyMethod{auth.VerifyMethodBasic},
-	}
-	if s.cfg.TLSConfig == nil {
-		srv.Listen = listenBuffered
+		// With TLSConfig, gortsplib wraps this listener in TLS, so the
+		// large buffer also cuts the read syscalls of RTSPS.
+		Listen: listenBuffered,
 	}
 	s.srv = srv // handlers use it as soon as Start accepts
 	cleanup := func() {}
