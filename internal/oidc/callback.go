@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
 
@@ -21,6 +22,7 @@ type callbackError struct {
 	status int
 	msg    string
 	err    error
+	user   string // the provider's user name, once known
 }
 
 func (e *callbackError) Error() string { return fmt.Sprintf("%d %s: %v", e.status, e.msg, e.err) }
@@ -42,9 +44,13 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 			ce = &callbackError{status: http.StatusInternalServerError, msg: "sign-in failed", err: err}
 		}
 		s.log.Warn("oidc login refused", "status", ce.status, "reason", ce.msg, "err", ce.err, "remote", r.RemoteAddr)
+		s.record(r, audit.Entry{User: ce.user, Action: audit.ActionLoginFailed,
+			Detail: map[string]any{"via": "oidc", "status": ce.status}})
 		writeError(w, ce.status, ce.msg)
 		return
 	}
+	s.record(r, audit.Entry{User: p.Username, Role: string(p.Role), Action: audit.ActionLogin,
+		Detail: map[string]any{"via": "oidc"}})
 	http.SetCookie(w, &http.Cookie{
 		Name:     api.SessionCookie,
 		Value:    ses.Token,
@@ -84,7 +90,12 @@ func (s *Service) finish(r *http.Request) (auth.Principal, auth.NewSession, erro
 	if err != nil {
 		return auth.Principal{}, auth.NewSession{}, err
 	}
-	return s.signIn(r.Context(), id)
+	p, ses, err := s.signIn(r.Context(), id)
+	var ce *callbackError
+	if errors.As(err, &ce) {
+		ce.user = id.username
+	}
+	return p, ses, err
 }
 
 // checkState accepts a state only from the browser that started the login

@@ -142,8 +142,9 @@ func (s *idpStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	return s.Storage.SigningKey(ctx)
 }
 
-// startIDP starts the provider with one confidential client (clientID,
-// secret) whose redirect URI is redirect.
+// startIDP starts the provider with a confidential client (clientID,
+// secret) and a public (native, PKCE only) client publicClientID, both
+// redirecting to redirect.
 func startIDP(t *testing.T, clientID, secret, redirect string, users ...idpUser) *idp {
 	t.Helper()
 	us := userStore{byID: map[string]*storage.User{}, byName: map[string]*storage.User{}}
@@ -154,7 +155,10 @@ func startIDP(t *testing.T, clientID, secret, redirect string, users ...idpUser)
 		us.byID[u.id], us.byName[u.username] = su, su
 		groups[u.id] = u.groups
 	}
-	clients := map[string]*storage.Client{clientID: storage.WebClient(clientID, secret, redirect)}
+	clients := map[string]*storage.Client{
+		clientID:       storage.WebClient(clientID, secret, redirect),
+		publicClientID: storage.NativeClient(publicClientID, redirect),
+	}
 	rogue, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -39,6 +40,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
 
@@ -133,10 +135,19 @@ type Authenticator interface {
 	LoginExternal(ctx context.Context, u auth.ExternalUser) (auth.Principal, auth.NewSession, error)
 }
 
+// Auditor records sign-ins in the audit trail; *audit.Log implements it.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry) error
+}
+
 // Deps are what a Service uses.
 type Deps struct {
 	// Auth is required.
 	Auth Authenticator
+	// Audit, when set, gets a login record (Detail via=oidc) for each
+	// sign-in and a login_failed record (with the status and, when known,
+	// the provider's user name) for each refused callback.
+	Audit Auditor
 	// HTTPClient talks to the provider. It defaults to a client with a
 	// 15 s timeout.
 	HTTPClient *http.Client
@@ -151,6 +162,7 @@ type Deps struct {
 type Service struct {
 	cfg     Config
 	auth    Authenticator
+	audit   Auditor
 	client  *http.Client
 	log     *slog.Logger
 	now     func() time.Time
@@ -180,7 +192,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Now = time.Now
 	}
 	return &Service{
-		cfg: cfg, auth: deps.Auth, client: deps.HTTPClient, log: deps.Logger, now: deps.Now,
+		cfg: cfg, auth: deps.Auth, audit: deps.Audit, client: deps.HTTPClient, log: deps.Logger, now: deps.Now,
 		pending: newPendingLogins(cfg.MaxPending, cfg.StateTTL),
 	}, nil
 }
@@ -215,6 +227,25 @@ func (s *Service) discover(ctx context.Context) (*gooidc.Provider, error) {
 func (s *Service) clientContext(ctx context.Context) context.Context {
 	ctx = gooidc.ClientContext(ctx, s.client)
 	return context.WithValue(ctx, oauth2.HTTPClient, s.client)
+}
+
+// record queues an audit entry; a failure is logged, never shown.
+func (s *Service) record(r *http.Request, e audit.Entry) {
+	if s.audit == nil {
+		return
+	}
+	e.Remote = remoteIP(r)
+	if err := s.audit.Record(context.WithoutCancel(r.Context()), e); err != nil {
+		s.log.Error("audit entry not recorded", "action", e.Action, "user", e.User, "err", err)
+	}
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *Service) oauth(p *gooidc.Provider) *oauth2.Config {

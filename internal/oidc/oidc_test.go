@@ -2,7 +2,9 @@ package oidc
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,11 +13,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/testutil"
@@ -24,16 +29,71 @@ import (
 const (
 	clientID     = "vigil"
 	clientSecret = "vigil-client-secret"
+	// publicClientID is a client without secret at the test provider.
+	publicClientID = "vigil-public"
 )
 
 // hub is a Vigil API plus the OIDC service on one loopback server, like
 // internal/app mounts them, with a test provider.
 type hub struct {
-	url  string
-	svc  *Service
-	auth *auth.Service
-	idp  *idp
-	logs *testutil.LogBuffer
+	url   string
+	svc   *Service
+	auth  *auth.Service
+	audit *audit.Log
+	idp   *idp
+	logs  *testutil.LogBuffer
+	// secrets must never be logged: client secret, codes, states,
+	// session tokens seen by the test.
+	secretsMu sync.Mutex
+	secrets   map[string]bool
+}
+
+func (h *hub) secret(s string) {
+	if s == "" {
+		return
+	}
+	h.secretsMu.Lock()
+	defer h.secretsMu.Unlock()
+	h.secrets[s] = true
+}
+
+// startAudit runs a real audit trail on the index database until the
+// test ends.
+func startAudit(t *testing.T, db *sql.DB, log *slog.Logger) *audit.Log {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(db, audit.KeySigner{Key: priv}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("audit run: %v", err)
+		}
+	})
+	return l
+}
+
+// auditRecords returns the audit records of one action, oldest first.
+func (h *hub) auditRecords(t *testing.T, action string) []audit.Record {
+	t.Helper()
+	ctx := testutil.Context(t, 10*time.Second)
+	if err := h.audit.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.audit.List(ctx, audit.Filter{Action: action})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(p.Records)
+	return p.Records
 }
 
 var testUsers = []idpUser{
@@ -54,7 +114,7 @@ func newHub(t *testing.T, mutate ...func(*Config)) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{logs: &testutil.LogBuffer{}}
+	h := &hub{logs: &testutil.LogBuffer{}, secrets: map[string]bool{clientSecret: true}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.auth, err = auth.New(auth.Config{Hash: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}},
 		auth.Deps{Store: store, Logger: log})
@@ -64,7 +124,8 @@ func newHub(t *testing.T, mutate ...func(*Config)) *hub {
 	if _, err := h.auth.CreateUser(ctx, auth.NewUser{Username: "root", Password: "root-password-1", Role: auth.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{}, api.Deps{Index: idx, Auth: h.auth, Runtime: api.NopRuntime{}, Logger: log})
+	h.audit = startAudit(t, idx.DB(), log)
+	a, err := api.New(api.Config{}, api.Deps{Index: idx, Auth: h.auth, Runtime: api.NopRuntime{}, Logger: log, Audit: h.audit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +144,7 @@ func newHub(t *testing.T, mutate ...func(*Config)) *hub {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	h.svc, err = New(cfg, Deps{Auth: h.auth, Logger: log})
+	h.svc, err = New(cfg, Deps{Auth: h.auth, Audit: h.audit, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +244,7 @@ func TestLoginMapsGroupToOperatorOfSite(t *testing.T) {
 	if h.sessionCookie(t, c) == "" {
 		t.Fatal("no session cookie")
 	}
+	h.secret(h.sessionCookie(t, c))
 	checkCookies(t, a.cookies, false)
 	code, m := h.me(t, c)
 	if code != http.StatusOK || m.Username != "alice" || m.Role != "operator" ||
@@ -203,6 +265,11 @@ func TestLoginMapsGroupToOperatorOfSite(t *testing.T) {
 	if a := h.login(t, h.browser(t), "alice"); a.code != http.StatusSeeOther {
 		t.Fatalf("second login: %d %s", a.code, a.body)
 	}
+	recs := h.auditRecords(t, audit.ActionLogin)
+	if len(recs) != 2 || recs[0].User != "alice" || recs[0].Role != "operator" ||
+		string(recs[0].Detail) != `{"via":"oidc"}` || recs[0].Remote != "127.0.0.1" {
+		t.Fatalf("audit: %+v", recs)
+	}
 	if n := h.svc.pending.len(); n != 0 {
 		t.Fatalf("%d logins still pending", n)
 	}
@@ -213,9 +280,15 @@ func TestLoginMapsGroupToOperatorOfSite(t *testing.T) {
 func (h *hub) noSecretsLogged(t *testing.T) {
 	t.Helper()
 	logs := h.logs.String()
-	for _, bad := range []string{"code=", "id_token", "eyJ", clientSecret} {
-		if strings.Contains(logs, bad) {
-			t.Fatalf("log contains %q:\n%s", bad, logs)
+	bad := []string{"code=", "id_token", "eyJ"}
+	h.secretsMu.Lock()
+	for s := range h.secrets {
+		bad = append(bad, s)
+	}
+	h.secretsMu.Unlock()
+	for _, b := range bad {
+		if strings.Contains(logs, b) {
+			t.Fatalf("log contains %q:\n%s", b, logs)
 		}
 	}
 }
@@ -288,4 +361,19 @@ func TestUnknownPath(t *testing.T) {
 			t.Errorf("%s: %d %s", p, a.code, a.body)
 		}
 	}
+}
+
+// TestPublicClient: without a client secret, PKCE alone authenticates the
+// code exchange (the provider's client is a native one).
+func TestPublicClient(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, func(c *Config) { c.ClientID, c.ClientSecret = publicClientID, "" })
+	c := h.browser(t)
+	if a := h.login(t, c, "alice"); a.code != http.StatusSeeOther {
+		t.Fatalf("status %d: %s", a.code, a.body)
+	}
+	if code, m := h.me(t, c); code != http.StatusOK || m.Username != "alice" || m.Role != "operator" {
+		t.Fatalf("me: %d %+v", code, m)
+	}
+	h.noSecretsLogged(t)
 }

@@ -2,14 +2,33 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
+
+// setVerifier replaces the PKCE verifier of a pending login.
+func (p *pendingLogins) setVerifier(t *testing.T, state, verifier string) {
+	t.Helper()
+	k := sha256.Sum256([]byte(state))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.m[k]
+	if !ok {
+		t.Fatal("no pending login for the state")
+	}
+	l.verifier = verifier
+	p.m[k] = l
+}
 
 // startLogin runs the flow up to the provider's redirect back to Vigil and
 // returns the callback URL, without calling it.
@@ -28,6 +47,9 @@ func (h *hub) startLogin(t *testing.T, c *http.Client, user string) string {
 	if a.code != http.StatusFound || !strings.Contains(a.loc, CallbackPath) {
 		t.Fatalf("login did not come back to the callback: %d %q %s", a.code, a.loc, a.body)
 	}
+	q := mustURL(t, a.loc).Query()
+	h.secret(q.Get("code"))
+	h.secret(q.Get("state"))
 	return a.loc
 }
 
@@ -114,6 +136,12 @@ func TestCallbackRefusals(t *testing.T) {
 				code := mustURL(t, cb).Query().Get("code")
 				return get(t, c2, withQuery(t, cb2, map[string]string{"code": code}))
 			}},
+		{name: "wrong PKCE verifier", why: "invalid_grant", want: http.StatusUnauthorized,
+			run: func(t *testing.T, h *hub, c *http.Client) answer {
+				cb := h.startLogin(t, c, "alice")
+				h.svc.pending.setVerifier(t, mustURL(t, cb).Query().Get("state"), oauth2.GenerateVerifier())
+				return get(t, c, cb)
+			}},
 		{name: "wrong nonce", why: "nonce does not match", tamper: tamper{nonce: "not-the-nonce"}, want: http.StatusUnauthorized,
 			run: func(t *testing.T, h *hub, c *http.Client) answer { return h.login(t, c, "alice") }},
 		{name: "wrong audience", why: "expected audience", want: http.StatusUnauthorized,
@@ -154,6 +182,14 @@ func TestCallbackRefusals(t *testing.T) {
 				t.Fatalf("refusal not logged with %q:\n%s", tc.why, logs)
 			}
 			h.noSecretsLogged(t)
+			failed := h.auditRecords(t, audit.ActionLoginFailed)
+			if len(failed) == 0 || !strings.Contains(string(failed[len(failed)-1].Detail), fmt.Sprintf(`"status":%d`, tc.want)) ||
+				!strings.Contains(string(failed[len(failed)-1].Detail), `"via":"oidc"`) {
+				t.Fatalf("login_failed not audited: %+v", failed)
+			}
+			if tc.name == "no mapped group" && failed[len(failed)-1].User != "bob" {
+				t.Fatalf("login_failed without the provider's user name: %+v", failed)
+			}
 		})
 	}
 }
