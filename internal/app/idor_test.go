@@ -129,7 +129,7 @@ var idorTable = []idorRoute{
 	{pattern: "GET /api/v1/cameras/{id}/live/{file}", roles: liveR, scope: scopeCamera, path: v1 + "/cameras/{id}/live/{file}", ok: []int{200}},
 	{pattern: "POST /api/v1/cameras/{id}/whep", roles: liveR, scope: scopeCamera, path: v1 + "/cameras/{id}/whep", body: "v=0\r\n", ctype: "application/sdp", ok: []int{400}},
 	{pattern: "DELETE /api/v1/cameras/{id}/whep/{session}", roles: liveR, scope: scopeCamera, path: v1 + "/cameras/{id}/whep/0123456789abcdef", ok: []int{404}},
-	{pattern: "PATCH /api/v1/cameras/{id}/whep/{session}", roles: liveR, scope: scopeCamera, path: v1 + "/cameras/{id}/whep/0123456789abcdef", body: "a=candidate:1", ctype: "application/trickle-ice-sdpfrag", ok: []int{404, 405, 415}},
+	{pattern: "PATCH /api/v1/cameras/{id}/whep/{session}", roles: liveR, scope: scopeCamera, path: v1 + "/cameras/{id}/whep/0123456789abcdef", body: "a=candidate:1", ctype: "application/trickle-ice-sdpfrag", ok: []int{405}},
 	{pattern: "GET /api/v1/cameras/{id}/snapshot.jpg", roles: liveR, scope: scopeCamera, path: v1 + "/cameras/{id}/snapshot.jpg", ok: []int{200}},
 	{pattern: "GET /api/v1/cameras/{id}/playback.m3u8", roles: playR, scope: scopeCamera, path: v1 + "/cameras/{id}/playback.m3u8?from={from}&to={to}", ok: []int{200}},
 	{pattern: "GET /api/v1/cameras/{id}/segments/{seg}", roles: playR, scope: scopeCamera, path: v1 + "/cameras/{id}/segments/{seg}", ok: []int{200}},
