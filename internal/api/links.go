@@ -61,6 +61,10 @@ var linkPaths = map[string]string{
 	"export":        linkExport,
 }
 
+// base64RawURLStrict decodes token parts: unpadded base64url with no
+// stray bits, so each token has one spelling.
+var base64RawURLStrict = base64.RawURLEncoding.Strict()
+
 // linkSigner makes and checks media link tokens.
 type linkSigner struct{ key []byte }
 
@@ -95,7 +99,7 @@ func (s *linkSigner) verify(tok, session, camera, kind string, now time.Time) er
 		return forbidden("media link is malformed")
 	}
 	p64, m64, ok := strings.Cut(tok, ".")
-	enc := base64.RawURLEncoding
+	enc := base64RawURLStrict
 	payload, err1 := enc.DecodeString(p64)
 	mac, err2 := enc.DecodeString(m64)
 	if !ok || err1 != nil || err2 != nil {
@@ -111,7 +115,7 @@ func (s *linkSigner) verify(tok, session, camera, kind string, now time.Time) er
 	}
 	exp, err := strconv.ParseInt(parts[2], 10, 64)
 	switch {
-	case err != nil:
+	case err != nil || strconv.FormatInt(exp, 10) != parts[2]:
 		return forbidden("media link is malformed")
 	case parts[1] != camera:
 		return forbidden("media link is for another camera")
