@@ -323,4 +323,3 @@ func TestPlaybackReasonRequired(t *testing.T) {
 		t.Fatalf("playback reasons %q", reasons)
 	}
 }
-

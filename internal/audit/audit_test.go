@@ -340,31 +340,41 @@ func TestRecordAfterCloseAndFullQueue(t *testing.T) {
 
 func TestLivePresence(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{LiveIdle: 100 * time.Millisecond})
+	var mu sync.Mutex
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	f := newFixture(t, Options{LiveIdle: 80 * time.Millisecond, Now: clock})
 	seen := func(u, cam string) {
 		if err := f.log.LiveSeen(f.ctx, Entry{User: u, Role: "viewer", Camera: cam, Site: "north", Remote: "::1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for range 5 {
-		seen("ann", "gate")
-		seen("bob", "gate")
-		time.Sleep(20 * time.Millisecond)
+	waitWatching := func(n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for f.log.Watching() != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("watching %d, want %d", f.log.Watching(), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
-	// ann keeps watching, bob stops.
-	for range 10 {
-		seen("ann", "gate")
-		time.Sleep(30 * time.Millisecond)
-	}
-	if f.log.Watching() != 1 {
-		t.Fatalf("watching %d", f.log.Watching())
-	}
+	seen("ann", "gate")
+	seen("bob", "gate")
+	seen("ann", "gate")
+	advance(50 * time.Millisecond)
+	seen("ann", "gate") // ann keeps watching, bob stops
+	waitWatching(2)
+	advance(50 * time.Millisecond)
+	waitWatching(1)
 	f.stop()
 	var got []string
 	for _, r := range f.all() {
-		got = append(got, r.Action+":"+r.User+":"+r.Camera)
+		got = append(got, r.Action+":"+r.User+":"+r.Camera+":"+string(r.Detail))
 	}
-	want := "[live_start:ann:gate live_start:bob:gate live_stop:bob:gate live_stop:ann:gate]"
+	want := `[live_start:ann:gate:{"via":"hls"} live_start:bob:gate:{"via":"hls"} ` +
+		`live_stop:bob:gate:{"ended":"idle","last_request":"2025-06-01T12:00:00.000000000Z","via":"hls"} ` +
+		`live_stop:ann:gate:{"ended":"shutdown","last_request":"2025-06-01T12:00:00.050000000Z","via":"hls"}]`
 	if fmt.Sprint(got) != want {
 		t.Fatalf("got %v\nwant %s", got, want)
 	}

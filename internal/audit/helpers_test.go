@@ -16,7 +16,7 @@ import (
 
 // fixture is a Log over a real SQLite index database, running.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sql.DB
 	dir    string
 	log    *Log
@@ -36,7 +36,7 @@ func testSigner(t testing.TB) KeySigner {
 }
 
 // newFixture opens vigil.db in a temporary dir and starts a Log on it.
-func newFixture(t *testing.T, opt Options) *fixture {
+func newFixture(t testing.TB, opt Options) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigil.db"))
@@ -133,4 +133,3 @@ func (f *fixture) all() []Record {
 		cursor = p.Next
 	}
 }
-

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -183,13 +184,8 @@ func (l *Log) commit(items []item) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	stmt, err := tx.Prepare(`INSERT INTO audit_log (seq, time, username, role, action, camera, site,
-		from_time, to_time, reason, remote, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
-	}
-	defer stmt.Close()
 	seq, prev := l.lastSeq, l.lastHash
+	rows := make([]any, 0, insertChunk*14)
 	for _, it := range items {
 		if it.sync != nil {
 			continue
@@ -199,10 +195,17 @@ func (l *Log) commit(items []item) error {
 		r.PrevHash = hex.EncodeToString(prev[:])
 		prev = computeHash(prev, &r)
 		r.Hash = hex.EncodeToString(prev[:])
-		if _, err := stmt.Exec(r.Seq, r.Time, r.User, r.Role, r.Action, r.Camera, r.Site, r.From, r.To,
-			r.Reason, r.Remote, string(r.Detail), r.PrevHash, r.Hash); err != nil {
-			return fmt.Errorf("insert record %d: %w", seq, err)
+		rows = append(rows, r.Seq, r.Time, r.User, r.Role, r.Action, r.Camera, r.Site, r.From, r.To,
+			r.Reason, r.Remote, string(r.Detail), r.PrevHash, r.Hash)
+		if len(rows) == cap(rows) {
+			if err := insertRows(tx, rows); err != nil {
+				return err
+			}
+			rows = rows[:0]
 		}
+	}
+	if err := insertRows(tx, rows); err != nil {
+		return err
 	}
 	due := seq > l.headSeq && l.opt.Now().Sub(l.headTime) >= l.opt.HeadInterval
 	var at string
@@ -217,6 +220,30 @@ func (l *Log) commit(items []item) error {
 	l.lastSeq, l.lastHash = seq, prev
 	if due {
 		l.noteHead(seq, at)
+	}
+	return nil
+}
+
+// insertChunk is how many records one INSERT statement writes.
+const insertChunk = 32
+
+// insertRows inserts records given as 14 values each, in one statement.
+func insertRows(tx *sql.Tx, vals []any) error {
+	n := len(vals) / 14
+	if n == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_log (seq, time, username, role, action, camera, site,
+		from_time, to_time, reason, remote, detail, prev_hash, hash) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	if _, err := tx.Exec(q.String(), vals...); err != nil {
+		return fmt.Errorf("insert records %v..: %w", vals[0], err)
 	}
 	return nil
 }
