@@ -73,6 +73,17 @@ func (s *Service) export(w http.ResponseWriter, r *http.Request, req api.Request
 	defer s.exports.remove(e)
 	rd := newExportReader(r.Context(), s.blobs, lay)
 	defer rd.Close()
+	var sig string
+	if s.signer != nil {
+		// The signature covers the whole file, also for a Range answer,
+		// and goes out before the body: hash the export first.
+		sig, err = s.signExport(r.Context(), rd, clips, exportsig.Manifest{Camera: req.Camera.ID,
+			From: start, To: end, Exporter: req.Principal.Username, Reason: q.Get("reason")})
+		if err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+	}
 
 	h := w.Header()
 	h.Set("Content-Type", "video/mp4")
@@ -81,15 +92,7 @@ func (s *Service) export(w http.ResponseWriter, r *http.Request, req api.Request
 	h.Set("ETag", layoutETag(clips))
 	h.Set(HeaderExportStart, fmtTime(start))
 	h.Set(HeaderExportEnd, fmtTime(end))
-	if s.signer != nil {
-		// The signature covers the whole file, also for a Range answer,
-		// and goes out before the body: hash the export first.
-		sig, err := s.signExport(r.Context(), rd, clips, exportsig.Manifest{Camera: req.Camera.ID,
-			From: start, To: end, Exporter: req.Principal.Username, Reason: q.Get("reason")})
-		if err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
+	if sig != "" {
 		h.Set(HeaderSignature, sig)
 	}
 	// TODO(issue 5): audit the export and its reason here.
