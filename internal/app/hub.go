@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 	blobfs "github.com/vigil-video/vigil/internal/blob/fs"
 	"github.com/vigil-video/vigil/internal/camera"
@@ -27,6 +28,7 @@ import (
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/ingest"
+	"github.com/vigil-video/vigil/internal/keys"
 	"github.com/vigil-video/vigil/internal/obs"
 	"github.com/vigil-video/vigil/internal/record"
 	"github.com/vigil-video/vigil/internal/secrets"
@@ -47,6 +49,8 @@ type hub struct {
 	httpLn  net.Listener
 	tls     *tlsconf.Cert // nil when no listener serves TLS
 	api     *api.API
+	keys    *keys.Hub  // signs exports and the audit chain's heads
+	audit   *audit.Log // the audit trail
 	handler http.Handler
 	rtsp    *ingest.Server
 	extra   []component // ingest, retention, ... (see hub_components.go)
@@ -236,6 +240,7 @@ func (h *hub) Run(ctx context.Context, stdout io.Writer) error {
 		}()
 	}
 	start(&backWG, back, "writer", h.writer.Run)
+	start(&backWG, back, "audit", h.audit.Run) // stops after the HTTP server: no request outlives it
 	start(&frontWG, front, "cameras", h.cams.Run)
 	start(&frontWG, front, "auth", h.auth.Run)
 	if addr := os.Getenv("VIGIL_PPROF"); addr != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/ingest"
+	"github.com/vigil-video/vigil/internal/keys"
 	"github.com/vigil-video/vigil/internal/retention"
 	rtspsrc "github.com/vigil-video/vigil/internal/source/rtsp"
 	"github.com/vigil-video/vigil/internal/stream"
@@ -27,16 +28,24 @@ func (h *hub) pullSource(cam index.Camera, st *stream.Stream, log *slog.Logger) 
 // buildComponents builds the API and the components that run beside the
 // cameras.
 func (h *hub) buildComponents(ctx context.Context) error {
+	if err := h.buildAccountability(); err != nil {
+		return err
+	}
+	routes := append(h.buildWatch(), keys.Routes(h.keys)...)
 	a, err := api.New(api.Config{}, api.Deps{
 		Index: h.idx, Auth: h.auth, Runtime: runtime{h.cams}, Registry: h.reg,
 		Logger: h.log.With("component", "api"), Ready: h.ready.Load,
-		Routes: h.buildWatch(),
+		Routes: routes, Audit: h.audit,
 	})
 	if err != nil {
 		return err
 	}
 	h.api = a
-	h.handler = frontHandler(a.Handler())
+	sso, err := h.buildSSO()
+	if err != nil {
+		return err
+	}
+	h.handler = frontHandler(a.Handler(), sso)
 	rc := h.cfg.Retention
 	ret := retention.New(retention.Config{
 		Interval: rc.Interval.D(), Retention: time.Duration(rc.Days) * 24 * time.Hour,

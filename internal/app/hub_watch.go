@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-video/vigil/internal/camera"
 	"github.com/vigil-video/vigil/internal/live/hls"
 	"github.com/vigil-video/vigil/internal/live/whep"
+	"github.com/vigil-video/vigil/internal/oidc"
 	"github.com/vigil-video/vigil/internal/playback"
 	"github.com/vigil-video/vigil/internal/snapshot"
 	"github.com/vigil-video/vigil/internal/stream"
@@ -26,7 +27,8 @@ func (h *hub) buildWatch() []api.Route {
 	bs := browserStreams{cams: h.cams, tc: tc}
 	live := hls.New(hls.Config{}, hls.Deps{Streams: bs, Logger: h.log.With("component", "hls")})
 	rtc := whep.New(whep.Config{}, whep.Deps{Streams: bs, Logger: h.log.With("component", "whep")})
-	pb := playback.New(playback.Deps{Index: h.idx, Blobs: h.blobs, Logger: h.log.With("component", "playback")})
+	pb := playback.New(playback.Deps{Index: h.idx, Blobs: h.blobs, Signer: h.keys,
+		Logger: h.log.With("component", "playback")})
 	snap := snapshot.New(snapshot.Config{}, snapshot.Deps{Streams: h.cams, Index: h.idx, Blobs: h.blobs,
 		Logger: h.log.With("component", "snapshot")})
 	h.extra = append(h.extra,
@@ -83,12 +85,17 @@ func (b browserStreams) BrowserStream(id string) (*stream.Stream, func(), error)
 	return b.tc.Acquire(id, st)
 }
 
-// frontHandler serves the API (and health, readiness, metrics) and, for
-// every other path, the embedded viewer page.
-func frontHandler(apiH http.Handler) http.Handler {
+// frontHandler serves the API (and health, readiness, metrics), the
+// OpenID Connect login when sso is not nil, and, for every other path, the
+// embedded viewer page.
+func frontHandler(apiH, sso http.Handler) http.Handler {
 	page := web.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
+		if sso != nil && strings.HasPrefix(p, oidc.Prefix) {
+			sso.ServeHTTP(w, r)
+			return
+		}
 		if strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
 			apiH.ServeHTTP(w, r)
 			return

@@ -37,9 +37,34 @@ type Config struct {
 	Log          Log       `yaml:"log"`
 	Record       Record    `yaml:"record"`
 	Retention    Retention `yaml:"retention"`
+	// OIDC enables single sign-on with an OpenID Connect provider; nil
+	// (absent) means password logins only.
+	OIDC *OIDC `yaml:"oidc"`
 	// Sites and Cameras are created (or updated) in the index at start.
 	Sites   []Site   `yaml:"sites"`
 	Cameras []Camera `yaml:"cameras"`
+}
+
+// OIDC configures single sign-on (authorization code with PKCE). Users
+// get the role and sites of the groups the provider says they are in; a
+// user in no mapped group cannot sign in.
+type OIDC struct {
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"` // optional (public client); never logged
+	// RedirectURL is registered at the provider:
+	// https://HUB/api/v1/oidc/callback.
+	RedirectURL   string               `yaml:"redirect_url"`
+	Scopes        []string             `yaml:"scopes"`         // default openid profile email groups
+	GroupsClaim   string               `yaml:"groups_claim"`   // default groups
+	UsernameClaim string               `yaml:"username_claim"` // default preferred_username
+	Groups        map[string]OIDCGroup `yaml:"groups"`
+}
+
+// OIDCGroup is the role and sites of a provider group's members.
+type OIDCGroup struct {
+	Role  string   `yaml:"role"`
+	Sites []string `yaml:"sites"`
 }
 
 // TLS configures HTTPS and RTSPS. A listener serves TLS when Enable is
