@@ -137,7 +137,10 @@ var idorTable = []idorRoute{
 	{pattern: "GET /api/v1/exports", roles: exportR, scope: scopeList, path: v1 + "/exports", ok: []int{200}},
 	{pattern: "GET /api/v1/events", roles: eventsR, scope: scopeList, path: v1 + "/events", ok: []int{200}, showsB: camB},
 
-	// Routes of the audit trail (issue 5); checked once the hub serves them.
+	// The hub's export signing key: for who receives signed files (export)
+	// and who checks them (audit).
+	{pattern: "GET /api/v1/keys/export.pem", roles: []string{"admin", "operator", "auditor"}, path: v1 + "/keys/export.pem", ok: []int{200}},
+	// Routes of the audit trail (issue 5).
 	{pattern: "GET /api/v1/audit", roles: auditR, scope: scopeList, path: v1 + "/audit", ok: []int{200}},
 	{pattern: "GET /api/v1/audit/verify", roles: auditR, path: v1 + "/audit/verify", ok: []int{200}},
 }
