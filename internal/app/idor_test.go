@@ -12,6 +12,8 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
 
 	"github.com/vigil-video/vigil/internal/auth"
 	"github.com/vigil-video/vigil/internal/index"
@@ -52,6 +54,8 @@ const (
 	pushPrefix = "idor-cam-"
 	camA, camB = pushPrefix + "1", pushPrefix + "2"
 	targetUser = "idor-target"
+	// Cameras that wait for a push, for RTSP publishing (RECORD) checks.
+	pubA, pubB = "idor-pub-a", "idor-pub-b"
 )
 
 type idorRoute struct {
@@ -192,7 +196,7 @@ func newIDORFixture(t *testing.T, ctx context.Context) *idorFixture {
 	for _, s := range []string{siteA, siteB} {
 		th.call(t, ctx, "POST", v1+"/sites", `{"id":"`+s+`"}`, root).mustStatus(t, 201)
 	}
-	for cam, site := range map[string]string{camA: siteA, camB: siteB} {
+	for cam, site := range map[string]string{camA: siteA, camB: siteB, pubA: siteA, pubB: siteB} {
 		// Through the API, so the camera runs (waiting for a push) and
 		// RTSP knows its site.
 		th.call(t, ctx, "POST", v1+"/cameras", `{"id":"`+cam+`","site":"`+site+`"}`, root).mustStatus(t, 201)
@@ -388,6 +392,9 @@ func TestIDORSuite(t *testing.T) {
 			for _, cam := range []string{camA, camB} {
 				f.checkRTSP(t, ctx, u, cam)
 			}
+			for _, cam := range []string{pubA, pubB} {
+				f.checkRTSPPublish(t, u, cam)
+			}
 		}
 	})
 }
@@ -459,6 +466,28 @@ func (f *idorFixture) checkOthersToken(t *testing.T, ctx context.Context, u *ido
 	}
 	if a := f.th.call(t, ctx, "GET", v1+"/me", "", "Bearer "+tok.Secret); a.status != 200 {
 		t.Errorf("the other user's token stopped working after %s tried to revoke it: %d", u.label(), a.status)
+	}
+}
+
+// checkRTSPPublish tries to publish (ANNOUNCE, SETUP, RECORD) to cam with
+// u's credentials: only an admin may (publishing replaces what everyone
+// watches and records); anyone else gets 401.
+func (f *idorFixture) checkRTSPPublish(t *testing.T, u *idorUser, cam string) {
+	t.Helper()
+	desc := &description.Session{Medias: []*description.Media{{
+		Type:    description.MediaTypeVideo,
+		Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
+	}}}
+	c := gortsplib.Client{}
+	err := c.StartRecording("rtsp://"+u.name+":"+u.pw+"@"+f.th.rtsp+"/"+cam, desc)
+	if err == nil {
+		c.Close()
+	}
+	switch {
+	case u.role == auth.RoleAdmin && err != nil:
+		t.Errorf("RTSP RECORD %s as %s: %v, want accepted", cam, u.label(), err)
+	case u.role != auth.RoleAdmin && (err == nil || !strings.Contains(err.Error(), "401")):
+		t.Errorf("RTSP RECORD %s as %s: %v, want 401", cam, u.label(), err)
 	}
 }
 
