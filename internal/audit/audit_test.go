@@ -323,6 +323,9 @@ func TestRecordAfterCloseAndFullQueue(t *testing.T) {
 	if err := f.log.Record(f.ctx, Entry{Action: ActionLogin}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after close: %v", err)
 	}
+	if rep, err := f.log.Verify(f.ctx); err != nil || !rep.OK {
+		t.Fatalf("verify after close: %+v %v", rep, err)
+	}
 	// Without Run, a full queue makes Record wait until its context ends.
 	l, err := NewWithOptions(f.db, f.signer, nil, Options{Buffer: 1})
 	if err != nil {

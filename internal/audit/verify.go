@@ -32,13 +32,53 @@ type Report struct {
 	Signed int64 `json:"signed"`
 }
 
-// Verify waits for the queued entries to be committed, then checks the
-// log as VerifyDB does with the log's own public key.
+// Verify waits for the queued entries to be committed (unless Run has
+// returned), then checks the log as VerifyDB does with the log's own
+// public key. It reads through a read-only connection of its own, so the
+// scan does not hold the index's writer connection.
 func (l *Log) Verify(ctx context.Context) (Report, error) {
-	if err := l.Sync(ctx); err != nil {
+	if err := l.Sync(ctx); err != nil && !errors.Is(err, ErrClosed) {
 		return Report{}, err
 	}
-	return VerifyDB(ctx, l.db, l.signer.Public())
+	db, err := l.readOnly(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if db == nil {
+		return VerifyDB(ctx, l.db, l.signer.Public())
+	}
+	defer db.Close()
+	return VerifyDB(ctx, db, l.signer.Public())
+}
+
+// readOnly opens a read-only pool on the log's database file; nil for an
+// in-memory database.
+func (l *Log) readOnly(ctx context.Context) (*sql.DB, error) {
+	var seq int
+	var name, file string
+	if err := l.db.QueryRowContext(ctx, `SELECT seq, name, file FROM pragma_database_list WHERE name = 'main'`).
+		Scan(&seq, &name, &file); err != nil {
+		return nil, fmt.Errorf("audit: find database file: %w", err)
+	}
+	if file == "" {
+		return nil, nil
+	}
+	return openReadOnly(file)
+}
+
+// openReadOnly opens path read-only (it must exist).
+func openReadOnly(path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open database: %w", err)
+	}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_pragma=busy_timeout(5000)&_pragma=query_only(1)"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("audit: open database: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 // VerifyDir checks the audit log of a hub's data directory offline: it
@@ -53,14 +93,9 @@ func VerifyDir(ctx context.Context, dataDir string) (Report, error) {
 	if _, err := os.Stat(path); err != nil {
 		return Report{}, fmt.Errorf("audit: open database: %w", err)
 	}
-	abs, err := filepath.Abs(path)
+	db, err := openReadOnly(path)
 	if err != nil {
-		return Report{}, fmt.Errorf("audit: open database: %w", err)
-	}
-	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_pragma=busy_timeout(5000)&_pragma=query_only(1)"}
-	db, err := sql.Open("sqlite", u.String())
-	if err != nil {
-		return Report{}, fmt.Errorf("audit: open database: %w", err)
+		return Report{}, err
 	}
 	defer db.Close()
 	return VerifyDB(ctx, db, pub)
@@ -104,7 +139,13 @@ func VerifyDB(ctx context.Context, db *sql.DB, pub ed25519.PublicKey) (Report, e
 	if len(pub) != ed25519.PublicKeySize {
 		return Report{}, errNoKey
 	}
-	heads, err := readHeads(ctx, db, pub)
+	// One transaction: heads and records from the same snapshot.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: begin read: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	heads, err := readHeads(ctx, tx, pub)
 	if err != nil {
 		return Report{}, err
 	}
@@ -116,14 +157,14 @@ func VerifyDB(ctx context.Context, db *sql.DB, pub ed25519.PublicKey) (Report, e
 		}
 		v.heads[h.seq] = h
 	}
-	if err := v.walk(ctx, db); err != nil {
+	if err := v.walk(ctx, tx); err != nil {
 		return Report{}, err
 	}
 	v.checkTail(heads)
 	return v.report(), nil
 }
 
-func readHeads(ctx context.Context, db *sql.DB, pub ed25519.PublicKey) ([]head, error) {
+func readHeads(ctx context.Context, db *sql.Tx, pub ed25519.PublicKey) ([]head, error) {
 	rows, err := db.QueryContext(ctx, `SELECT seq, hash, time, signature FROM audit_heads ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("audit: read heads: %w", err)
@@ -164,7 +205,7 @@ func (v *verifier) fail(seq int64, reason string) {
 }
 
 // walk reads every record in seq order and checks it.
-func (v *verifier) walk(ctx context.Context, db *sql.DB) error {
+func (v *verifier) walk(ctx context.Context, db *sql.Tx) error {
 	rows, err := db.QueryContext(ctx, selectRecord+" ORDER BY seq")
 	if err != nil {
 		return fmt.Errorf("audit: read records: %w", err)
