@@ -384,6 +384,7 @@ func TestIDORSuite(t *testing.T) {
 				}
 			}
 			f.checkCrossCamera(t, ctx, u)
+			f.checkFilters(t, ctx, u)
 			f.checkOthersToken(t, ctx, u)
 		})
 	}
@@ -449,6 +450,38 @@ func (f *idorFixture) checkCrossCamera(t *testing.T, ctx context.Context, u *ido
 	}
 	if a.status != want {
 		t.Errorf("GET %s as %s: status %d, want %d: %.200s", path, u.label(), a.status, want, a.body)
+	}
+}
+
+// checkFilters asks lists for site B's things by filter: a caller limited
+// to site A gets nothing of them (and a caller of every site does, so the
+// check bites).
+func (f *idorFixture) checkFilters(t *testing.T, ctx context.Context, u *idorUser) {
+	t.Helper()
+	paths := []string{v1 + "/events?camera=" + camB, v1 + "/events?site=" + siteB}
+	if u.role == auth.RoleAdmin || u.role == auth.RoleAuditor {
+		paths = append(paths, v1+"/audit?camera="+camB, v1+"/audit?site="+siteB)
+	}
+	for _, path := range paths {
+		if strings.HasPrefix(path, v1+"/audit") && !slices.Contains(f.th.h.api.Patterns(), "GET /api/v1/audit") {
+			continue
+		}
+		a := f.th.call(t, ctx, "GET", path, "", u.cookie)
+		allowed := u.role != auth.RoleAuditor || strings.HasPrefix(path, v1+"/audit")
+		switch {
+		case !allowed:
+			if a.status != 403 {
+				t.Errorf("GET %s as %s: status %d, want 403", path, u.label(), a.status)
+			}
+		case u.scoped:
+			if a.status != 200 && a.status != 404 || strings.Contains(a.body, `"`+camB+`"`) || strings.Contains(a.body, `"`+siteB+`"`) {
+				t.Errorf("GET %s as %s: status %d, shows site B: %.300s", path, u.label(), a.status, a.body)
+			}
+		case strings.HasPrefix(path, v1+"/events"):
+			if a.status != 200 || !strings.Contains(a.body, `"`+camB+`"`) {
+				t.Errorf("GET %s as %s: status %d, want site B's events: %.300s", path, u.label(), a.status, a.body)
+			}
+		}
 	}
 }
 
