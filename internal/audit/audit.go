@@ -159,7 +159,8 @@ type Log struct {
 	closed  bool
 	senders sync.WaitGroup
 
-	// writer state (writer goroutine only, set up by New)
+	// writer state (writer goroutine only, set up by New and Run)
+	wdb      *sql.DB // where commits go: a connection of its own (Run)
 	lastSeq  int64
 	lastHash [32]byte
 	headSeq  int64

@@ -54,16 +54,22 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 // readOnly opens a read-only pool on the log's database file; nil for an
 // in-memory database.
 func (l *Log) readOnly(ctx context.Context) (*sql.DB, error) {
+	file, err := l.dbFile(ctx)
+	if err != nil || file == "" {
+		return nil, err
+	}
+	return openReadOnly(file)
+}
+
+// dbFile is the file of the log's database, "" when in memory.
+func (l *Log) dbFile(ctx context.Context) (string, error) {
 	var seq int
 	var name, file string
 	if err := l.db.QueryRowContext(ctx, `SELECT seq, name, file FROM pragma_database_list WHERE name = 'main'`).
 		Scan(&seq, &name, &file); err != nil {
-		return nil, fmt.Errorf("audit: find database file: %w", err)
+		return "", fmt.Errorf("audit: find database file: %w", err)
 	}
-	if file == "" {
-		return nil, nil
-	}
-	return openReadOnly(file)
+	return file, nil
 }
 
 // openReadOnly opens path read-only (it must exist).

@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"net/url"
+	"path/filepath"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -58,6 +60,16 @@ func (l *Log) send(ctx context.Context, it item) error {
 // commits everything queued, signs the head and returns. It returns an
 // error only when the last commit fails.
 func (l *Log) Run(ctx context.Context) error {
+	// Opened even when ctx has ended, so that what is queued is committed.
+	own, err := l.openWriter(context.WithoutCancel(ctx))
+	if err != nil {
+		l.log.Warn("audit commits share the caller's connection", "err", err)
+	}
+	l.wdb = l.db
+	if own != nil {
+		l.wdb = own
+		defer own.Close()
+	}
 	var wg sync.WaitGroup
 	presenceDone := make(chan struct{})
 	wg.Go(func() {
@@ -66,6 +78,36 @@ func (l *Log) Run(ctx context.Context) error {
 	})
 	defer wg.Wait()
 	return l.runWriter(ctx, presenceDone)
+}
+
+// openWriter opens a connection of the log's own to the database file, so
+// that its commits do not hold the connection the caller's db reads and
+// writes through (the index's writer, which also serves logins); nil for
+// an in-memory database. SQLite still serialises the transactions.
+func (l *Log) openWriter(ctx context.Context) (*sql.DB, error) {
+	file, err := l.dbFile(ctx)
+	if err != nil || file == "" {
+		return nil, err
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open writer: %w", err)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String())
+	if err != nil {
+		return nil, fmt.Errorf("audit: open writer: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("audit: open writer: %w", err)
+	}
+	return db, nil
 }
 
 // writer is the state of one runWriter call.
@@ -179,7 +221,7 @@ func (l *Log) flush(w *writer) error {
 // commit appends entries to the chain in one transaction, and signs the
 // head in it when it is due.
 func (l *Log) commit(items []item) error {
-	tx, err := l.db.Begin()
+	tx, err := l.wdb.Begin()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -254,7 +296,7 @@ func (l *Log) maybeSignHead(force bool) {
 	if l.lastSeq <= l.headSeq || (!force && l.opt.Now().Sub(l.headTime) < l.opt.HeadInterval) {
 		return
 	}
-	at, err := l.insertHead(l.db, l.lastSeq, l.lastHash)
+	at, err := l.insertHead(l.wdb, l.lastSeq, l.lastHash)
 	if err != nil {
 		l.log.Error("audit head not signed", "err", err, "seq", l.lastSeq)
 		return
