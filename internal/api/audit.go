@@ -248,26 +248,29 @@ func (a *API) changed(h handlerFunc) handlerFunc {
 }
 
 // changeEntry describes a change without secrets: the target id comes
-// from the path, or from the "id"/"username" of the created object.
+// from the path, or from the "id"/"username" of the created object; a
+// camera change names the camera (and its site when the answer shows it),
+// a site change the site.
 func changeEntry(r *http.Request, p auth.Principal, reqBody, respBody []byte) audit.Entry {
 	e := entry(r, p, audit.ActionChange)
 	resource := strings.Split(strings.TrimPrefix(r.Pattern[strings.Index(r.Pattern, " ")+1:], "/api/v1/"), "/")[0]
-	target := cmpOr(r.PathValue("id"), r.PathValue("name"))
-	if target == "" {
-		var created struct {
-			ID       string `json:"id"`
-			Username string `json:"username"`
-		}
-		_ = json.Unmarshal(respBody, &created)
-		target = cmpOr(created.ID, created.Username)
+	var answer struct {
+		ID       string `json:"id"`
+		Username string `json:"username"`
+		Site     string `json:"site"`
 	}
+	_ = json.Unmarshal(respBody, &answer)
+	target := cmpOr(cmpOr(r.PathValue("id"), r.PathValue("name")), cmpOr(answer.ID, answer.Username))
 	detail := map[string]any{"method": r.Method, "resource": resource, "target": target}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(reqBody, &fields) == nil && len(fields) > 0 {
 		detail["fields"] = slices.Sorted(maps.Keys(fields))
 	}
-	if resource == "cameras" {
-		e.Camera = target
+	switch resource {
+	case "cameras":
+		e.Camera, e.Site = target, answer.Site
+	case "sites":
+		e.Site = target
 	}
 	e.Detail = detail
 	return e

@@ -153,6 +153,10 @@ func TestAuditScriptedSession(t *testing.T) {
 	ae.do(t, "PATCH", "/api/v1/cameras/gate", map[string]any{"name": "Gate 1", "source": "rtsp://u:othersecret@10.0.0.6/s"}, asRoot()).must(t, http.StatusOK)
 	ae.do(t, "PATCH", "/api/v1/cameras/gate", map[string]any{"site": "nowhere"}, asRoot()) // refused: not audited
 	ae.do(t, "POST", "/api/v1/users", map[string]any{"username": "eve", "password": "eve-password-1", "role": "viewer"}, asRoot()).must(t, http.StatusCreated)
+	ae.do(t, "POST", "/api/v1/sites", map[string]any{"id": "east", "name": "East"}, asRoot()).must(t, http.StatusCreated)
+	var tok struct{ ID, Token string }
+	ae.do(t, "POST", "/api/v1/tokens", map[string]any{"name": "cli"}, op).must(t, http.StatusCreated).json(t, &tok)
+	ae.do(t, "DELETE", "/api/v1/tokens/"+tok.ID, nil, op).must(t, http.StatusNoContent)
 	ae.do(t, "POST", "/api/v1/logout", nil, op).must(t, http.StatusNoContent)
 	deadline := time.Now().Add(10 * time.Second)
 	for ae.log.Watching() > 0 && time.Now().Before(deadline) {
@@ -174,8 +178,14 @@ func TestAuditScriptedSession(t *testing.T) {
 		{action: "live_stop", user: "op", camera: "gate", detail: `{"session":"sess-1","via":"whep"}`},
 		{action: "change", user: "root", camera: "gate", detail: `{"fields":["name","source"],"method":"PATCH","resource":"cameras","target":"gate"}`},
 		{action: "change", user: "root", detail: `{"fields":["password","role","username"],"method":"POST","resource":"users","target":"eve"}`},
+		{action: "change", user: "root", detail: `{"fields":["id","name"],"method":"POST","resource":"sites","target":"east"}`},
+		{action: "change", user: "op", detail: `{"fields":["name"],"method":"POST","resource":"tokens","target":"TOKEN"}`},
+		{action: "change", user: "op", detail: `{"method":"DELETE","resource":"tokens","target":"TOKEN"}`},
 		{action: "logout", user: "op", detail: `{"via":"session"}`},
 		{action: "live_stop", user: "op", camera: "gate"},
+	}
+	for i := range exp {
+		exp[i].detail = strings.ReplaceAll(exp[i].detail, "TOKEN", tok.ID)
 	}
 	got := ae.records(t)
 	if len(got) != len(exp) {
@@ -197,12 +207,12 @@ func TestAuditScriptedSession(t *testing.T) {
 		if r.User == "op" && r.Action != "login_failed" && (r.Role != "operator") {
 			t.Errorf("record %d: role %q", i+1, r.Role)
 		}
-		if r.Camera == "gate" && r.Action != "change" && r.Site != "north" {
+		if (r.Camera == "gate" && r.Site != "north") || (r.Camera == "" && r.Site != "" && r.Site != "east") {
 			t.Errorf("record %d: site %q", i+1, r.Site)
 		}
 	}
 	raw := ae.do(t, "GET", "/api/v1/audit?limit=1000", nil, asAud()).must(t, http.StatusOK).body
-	for _, secret := range []string{"topsecret", "othersecret", "wrong-password", pwOp, "eve-password-1", sess} {
+	for _, secret := range []string{"topsecret", "othersecret", "wrong-password", pwOp, "eve-password-1", sess, tok.Token} {
 		if strings.Contains(string(raw), secret) {
 			t.Errorf("audit trail holds a secret %q", secret)
 		}
