@@ -3,11 +3,11 @@ package audit
 import (
 	"context"
 	"database/sql"
-	"net/url"
-	"path/filepath"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
