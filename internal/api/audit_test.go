@@ -318,6 +318,7 @@ func TestPlaybackReasonRequired(t *testing.T) {
 		{"strict with a blank reason", strict, "?reason=+", http.StatusBadRequest},
 		{"strict with reason", strict, "?reason=theft", http.StatusOK},
 		{"loose without reason", loose, "", http.StatusOK},
+		{"strict with an overlong reason", strict, "?reason=" + strings.Repeat("%C3%A9", 400), http.StatusOK},
 	} {
 		ae.api = c.api
 		ae.do(t, "GET", "/api/v1/cameras/gate/playback.m3u8"+c.query, nil, asOp()).must(t, c.code)
@@ -329,7 +330,7 @@ func TestPlaybackReasonRequired(t *testing.T) {
 			reasons = append(reasons, r.Reason)
 		}
 	}
-	if fmt.Sprint(reasons) != "[theft ]" {
+	if len(reasons) != 3 || reasons[0] != "theft" || reasons[1] != "" || reasons[2] != strings.Repeat("é", 250) {
 		t.Fatalf("playback reasons %q", reasons)
 	}
 }
