@@ -48,6 +48,7 @@ func TestWHEPThroughAPI(t *testing.T) {
 	}
 	for _, u := range []auth.NewUser{
 		{Username: "view", Password: "view-password-1", Role: auth.RoleViewer, Sites: []string{"north"}},
+		{Username: "view2", Password: "view2-password-1", Role: auth.RoleViewer, Sites: []string{"north"}},
 		{Username: "aud", Password: "aud-password-1", Role: auth.RoleAuditor},
 	} {
 		if _, err := as.CreateUser(ctx, u); err != nil {
@@ -114,6 +115,9 @@ func TestWHEPThroughAPI(t *testing.T) {
 		if resp := send(http.MethodDelete, path, "view", "view-password-1", ""); resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("DELETE through %s: %d, want 404", other, resp.StatusCode)
 		}
+	}
+	if resp := send(http.MethodDelete, location, "view2", "view2-password-1", ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("DELETE by another viewer of the camera: %d, want 404", resp.StatusCode)
 	}
 	if resp := send(http.MethodDelete, location, "aud", "aud-password-1", ""); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("DELETE by the auditor: %d, want 403", resp.StatusCode)

@@ -31,7 +31,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, req api.Requ
 		api.WriteError(w, status, msg)
 		return
 	}
-	ss, status, msg := s.reserve(req.Camera.ID)
+	ss, status, msg := s.reserve(req.Camera.ID, req.Principal.Username)
 	if status != 0 {
 		api.WriteError(w, status, msg)
 		return
@@ -82,7 +82,7 @@ func readOffer(r *http.Request) (offer string, status int, msg string) {
 }
 
 // reserve claims a session slot under the hub-wide cap.
-func (s *Server) reserve(camera string) (*session, int, string) {
+func (s *Server) reserve(camera, owner string) (*session, int, string) {
 	id, err := newID()
 	if err != nil {
 		return nil, http.StatusInternalServerError, "internal error"
@@ -95,7 +95,7 @@ func (s *Server) reserve(camera string) (*session, int, string) {
 	if len(s.sessions) >= s.cfg.MaxSessions {
 		return nil, http.StatusTooManyRequests, "too many live viewers on this hub"
 	}
-	ss := newSession(s, id, camera)
+	ss := newSession(s, id, camera, owner)
 	s.sessions[id] = ss
 	return ss, 0, ""
 }

@@ -36,7 +36,10 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, req api.Re
 	s.mu.Lock()
 	ss := s.sessions[id]
 	s.mu.Unlock()
-	if ss == nil || ss.camera != req.Camera.ID {
+	// Another user's session does not exist for the caller (ids are
+	// random, but a session is ended only by whoever opened it, or an
+	// admin).
+	if ss == nil || ss.camera != req.Camera.ID || (ss.owner != req.Principal.Username && req.Principal.Role != auth.RoleAdmin) {
 		api.WriteError(w, http.StatusNotFound, "session not found")
 		return
 	}

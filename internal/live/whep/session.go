@@ -19,6 +19,7 @@ type session struct {
 	srv    *Server
 	id     string
 	camera string
+	owner  string // the user who opened it: only they (or an admin) may end it
 
 	// Set up by the POST handler before run starts.
 	st           *stream.Stream
@@ -41,10 +42,10 @@ type session struct {
 	frames, dropped uint64
 }
 
-func newSession(s *Server, id, camera string) *session {
+func newSession(s *Server, id, camera, owner string) *session {
 	ctx, stop := context.WithCancel(context.Background())
 	return &session{
-		srv: s, id: id, camera: camera, ctx: ctx, stop: stop,
+		srv: s, id: id, camera: camera, owner: owner, ctx: ctx, stop: stop,
 		connected: make(chan struct{}), done: make(chan struct{}),
 		video: -1, audio: -1,
 	}
