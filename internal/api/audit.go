@@ -132,7 +132,7 @@ func (a *API) auditExtra(x Route, w http.ResponseWriter, r *http.Request, req Re
 		WriteError(w, http.StatusBadRequest, "reason is required: say why you play this recording back (?reason=)")
 		return
 	}
-	if a.audit == nil || x.Audit == "" {
+	if a.audit == nil || x.Audit == "" || !firstRequestOf(x, r) {
 		x.Handler(w, r, req)
 		return
 	}
@@ -143,6 +143,17 @@ func (a *API) auditExtra(x Route, w http.ResponseWriter, r *http.Request, req Re
 		}
 	}
 	x.Handler(sw, r, req)
+}
+
+// firstRequestOf reports whether r starts what x audits: a HEAD (the page
+// checks an export before downloading it) or a Range request that resumes
+// a download past its first byte is part of a view already recorded.
+func firstRequestOf(x Route, r *http.Request) bool {
+	if r.Method == http.MethodHead {
+		return false
+	}
+	rng := r.Header.Get("Range")
+	return x.Audit != audit.ActionExport || rng == "" || strings.HasPrefix(rng, "bytes=0-")
 }
 
 // extraEntry is the audit entry of an extra route's answer.
