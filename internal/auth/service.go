@@ -18,6 +18,13 @@ type Config struct {
 	// LoginWindow is how long the whole burst takes to refill. It
 	// defaults to 1 minute (so 5 failures per minute).
 	LoginWindow time.Duration
+	// AccountBurst is how many failed logins in a row one username may
+	// make from all addresses together before the account is locked out;
+	// AccountWindow is how long the whole burst takes to refill (the
+	// lockout ends on its own: 20 failures lock for 15 minutes by
+	// default, so a password sprayed from many addresses still stalls).
+	AccountBurst  int
+	AccountWindow time.Duration
 	// MaxTrackedLogins caps the rate limiter's memory (distinct
 	// username+address pairs). It defaults to 100000.
 	MaxTrackedLogins int
@@ -38,6 +45,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = time.Minute
+	}
+	if c.AccountBurst <= 0 {
+		c.AccountBurst = 20
+	}
+	if c.AccountWindow <= 0 {
+		c.AccountWindow = 15 * time.Minute
 	}
 	if c.MaxTrackedLogins <= 0 {
 		c.MaxTrackedLogins = 100000
@@ -63,11 +76,12 @@ type Deps struct {
 // Service authenticates callers and manages users, sessions and tokens.
 // It is safe for concurrent use.
 type Service struct {
-	cfg     Config
-	store   Store
-	log     *slog.Logger
-	now     func() time.Time
-	limiter *limiter
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	now      func() time.Time
+	limiter  *limiter // failed logins per username+address
+	accounts *limiter // failed logins per username, from every address
 	// dummyHash is verified against when a user does not exist, so a
 	// login takes as long for unknown users as for known ones.
 	dummyHash string
@@ -98,6 +112,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		log:       deps.Logger,
 		now:       deps.Now,
 		limiter:   newLimiter(cfg.LoginBurst, cfg.LoginWindow, cfg.MaxTrackedLogins, deps.Now),
+		accounts:  newLimiter(cfg.AccountBurst, cfg.AccountWindow, cfg.MaxTrackedLogins, deps.Now),
 		dummyHash: dummy,
 	}, nil
 }

@@ -47,13 +47,19 @@ func (s *Service) AuthenticateBasic(ctx context.Context, username, password, rem
 	return principalOf(u, ViaBasic), nil
 }
 
-// checkPassword verifies a password under the login rate limit. It returns
-// ErrInvalidCredentials for unknown users and wrong passwords alike, and a
-// *RateLimitError when the username+address pair is locked out.
+// checkPassword verifies a password under the login rate limits. It
+// returns ErrInvalidCredentials for unknown users and wrong passwords
+// alike, and a *RateLimitError when the username+address pair, or the
+// account from every address together, is locked out.
 func (s *Service) checkPassword(ctx context.Context, username, password, remote string) (User, error) {
-	key := strings.ToLower(username) + "\x00" + remote
+	account := strings.ToLower(username)
+	key := account + "\x00" + remote
 	if ok, wait := s.limiter.take(key); !ok {
 		s.log.Warn("login rate limited", "user", safeName(username), "remote", remote)
+		return User{}, &RateLimitError{RetryAfter: wait}
+	}
+	if ok, wait := s.accounts.take(account); !ok {
+		s.log.Warn("account locked out after repeated failed logins", "user", safeName(username), "remote", remote)
 		return User{}, &RateLimitError{RetryAfter: wait}
 	}
 	u, err := s.store.GetUser(ctx, username)
@@ -61,7 +67,9 @@ func (s *Service) checkPassword(ctx context.Context, username, password, remote 
 		return User{}, fmt.Errorf("check password: %w", err)
 	}
 	hash := u.PasswordHash
-	if err != nil || len(password) > MaxPasswordLen {
+	// an externally authenticated (OIDC) user has no password: the dummy
+	// hash keeps the timing and never matches
+	if err != nil || len(password) > MaxPasswordLen || hash == ExternalPasswordHash {
 		hash = s.dummyHash
 	}
 	match, verr := VerifyPassword(hash, password)
@@ -72,7 +80,11 @@ func (s *Service) checkPassword(ctx context.Context, username, password, remote 
 		s.log.Info("login failed", "user", safeName(username), "remote", remote)
 		return User{}, ErrInvalidCredentials
 	}
+	if hash == s.dummyHash {
+		return User{}, ErrInvalidCredentials
+	}
 	s.limiter.reset(key)
+	s.accounts.reset(account)
 	return u, nil
 }
 

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,32 @@ func TestNewRequiresStore(t *testing.T) {
 	t.Parallel()
 	if _, err := New(Config{}, Deps{}); err == nil {
 		t.Fatal("want error")
+	}
+}
+
+// Failures from many addresses lock the account (not only the address):
+// a password sprayed from a botnet stalls, and the lockout ends on its
+// own after the window.
+func TestAccountLockout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	f.addUser(t, "bob", "bob-password-1", RoleViewer)
+	for i := range 20 {
+		if _, _, err := f.svc.Login(ctx, "bob", "wrong-pass", fmt.Sprintf("10.0.0.%d", i)); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	_, _, err := f.svc.Login(ctx, "bob", "bob-password-1", "10.9.9.9")
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 {
+		t.Fatalf("21st attempt from a new address: %v, want locked out", err)
+	}
+	if _, _, err := f.svc.Login(ctx, "ann-other", "whatever-pass", "10.9.9.9"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("another account is not locked: %v", err)
+	}
+	f.clock.Advance(rl.RetryAfter)
+	if _, _, err := f.svc.Login(ctx, "bob", "bob-password-1", "10.9.9.9"); err != nil {
+		t.Fatalf("after the lockout: %v", err)
 	}
 }
