@@ -26,7 +26,7 @@ func (h *hub) buildWatch() []api.Route {
 	tc := transcode.New(transcode.Config{}, h.log.With("component", "transcode"))
 	bs := browserStreams{cams: h.cams, tc: tc}
 	live := hls.New(hls.Config{}, hls.Deps{Streams: bs, Logger: h.log.With("component", "hls")})
-	rtc := whep.New(whep.Config{}, whep.Deps{Streams: bs, Logger: h.log.With("component", "whep")})
+	rtc := whep.New(whep.Config{}, whep.Deps{Streams: bs, Audit: h.audit, Logger: h.log.With("component", "whep")})
 	pb := playback.New(playback.Deps{Index: h.idx, Blobs: h.blobs, Signer: h.keys,
 		Logger: h.log.With("component", "playback")})
 	snap := snapshot.New(snapshot.Config{}, snapshot.Deps{Streams: h.cams, Index: h.idx, Blobs: h.blobs,

@@ -61,6 +61,8 @@ func TestWHEPThroughAPI(t *testing.T) {
 	far := stream.New("far", stream.Options{})
 	far.Publish(cam.tracks)
 	e := newEnv(t, Config{ConnectTimeout: 10 * time.Second}, map[string]*stream.Stream{"cam": cam.st, "far": far})
+	fa := &fakeAudit{}
+	e.srv.audit = fa
 	a, err := api.New(api.Config{}, api.Deps{Index: idx, Auth: as, Runtime: api.NopRuntime{}, Logger: log, Routes: e.srv.Routes()})
 	if err != nil {
 		t.Fatal(err)
@@ -127,5 +129,8 @@ func TestWHEPThroughAPI(t *testing.T) {
 	}
 	if e.srv.Sessions() != 0 || e.streams.released.Load() != 1 {
 		t.Fatalf("after DELETE: sessions %d, released %d", e.srv.Sessions(), e.streams.released.Load())
+	}
+	if got := fa.entries(); len(got) != 0 {
+		t.Fatalf("the server recorded %+v after a DELETE (the API records that live_stop)", got)
 	}
 }

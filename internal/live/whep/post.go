@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/stream"
 )
@@ -36,6 +38,8 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, req api.Requ
 		api.WriteError(w, status, msg)
 		return
 	}
+	ss.viewer = audit.Entry{User: req.Principal.Username, Role: string(req.Principal.Role),
+		Camera: req.Camera.ID, Site: req.Camera.Site, Remote: remoteIP(r)}
 	answer, status, msg := s.setup(r.Context(), ss, offer)
 	if status != 0 {
 		s.unreserve(ss)
@@ -221,4 +225,13 @@ func newID() (string, error) {
 		return "", fmt.Errorf("session id: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil
+}
+
+// remoteIP is the viewer's address without the port, for the audit trail.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -43,6 +43,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, req api.Re
 		api.WriteError(w, http.StatusNotFound, "session not found")
 		return
 	}
+	ss.deleted.Store(true)
 	ss.cancel()
 	select {
 	case <-ss.done:

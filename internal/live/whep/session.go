@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/stream"
 )
@@ -16,10 +18,12 @@ import (
 // session is one viewer: a peer connection fed from its own queue on the
 // camera's browser stream.
 type session struct {
-	srv    *Server
-	id     string
-	camera string
-	owner  string // the user who opened it: only they (or an admin) may end it
+	srv     *Server
+	id      string
+	camera  string
+	owner   string      // the user who opened it: only they (or an admin) may end it
+	viewer  audit.Entry // who, from where: for the live_stop of a session that ends by itself
+	deleted atomic.Bool // ended by DELETE (the API records that live_stop)
 
 	// Set up by the POST handler before run starts.
 	st           *stream.Stream
@@ -152,6 +156,14 @@ func (ss *session) run() {
 	s.mu.Unlock()
 	s.log.Info("viewer gone", "camera", ss.camera, "session", ss.id, "reason", reason,
 		"duration", time.Since(start).Round(time.Millisecond), "frames", ss.frames, "dropped", ss.dropped)
+	if s.audit != nil && !ss.deleted.Load() {
+		e := ss.viewer
+		e.Action = audit.ActionLiveStop
+		e.Detail = map[string]any{"via": "whep", "session": ss.id, "ended": reason}
+		if err := s.audit.Record(context.Background(), e); err != nil {
+			s.log.Error("audit record of a live view's end failed", "camera", ss.camera, "err", err)
+		}
+	}
 	ss.doneOnce.Do(func() { close(ss.done) })
 }
 

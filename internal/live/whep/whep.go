@@ -21,6 +21,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/stream"
 )
 
@@ -98,6 +99,15 @@ type Deps struct {
 	// Logger is the component's logger (the caller names the component);
 	// it defaults to discarding.
 	Logger *slog.Logger
+	// Audit, when set, gets a live_stop record for a session that ends
+	// without a DELETE (ICE failure, connect timeout, shutdown); the API
+	// records live_start and the DELETE's live_stop itself.
+	Audit Auditor
+}
+
+// Auditor is the audit trail (an *audit.Log).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry) error
 }
 
 // Server answers WHEP requests and runs the viewer sessions.
@@ -105,6 +115,7 @@ type Server struct {
 	cfg     Config
 	streams Streams
 	log     *slog.Logger
+	audit   Auditor
 	api     *webrtc.API
 	apiErr  error
 
@@ -122,7 +133,7 @@ func New(cfg Config, deps Deps) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, streams: deps.Streams, log: log, sessions: map[string]*session{}}
+	s := &Server{cfg: cfg, streams: deps.Streams, log: log, audit: deps.Audit, sessions: map[string]*session{}}
 	s.api, s.apiErr = newAPI(cfg)
 	return s
 }

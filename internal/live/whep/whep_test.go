@@ -19,6 +19,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/sim"
@@ -481,6 +482,8 @@ func TestWHEPConnectTimeout(t *testing.T) {
 	cam := newCamera(t, false)
 	cam.st.Publish(cam.tracks)
 	e := newEnv(t, Config{ConnectTimeout: 500 * time.Millisecond}, map[string]*stream.Stream{"cam": cam.st})
+	fa := &fakeAudit{}
+	e.srv.audit = fa
 	c := newClient(t, false, false)
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
@@ -494,6 +497,30 @@ func TestWHEPConnectTimeout(t *testing.T) {
 	waitFor(t, 5*time.Second, "the unconnected session to end", func() bool {
 		return e.srv.Sessions() == 0 && e.streams.released.Load() == 1
 	})
+	// The view's end is in the audit trail (the API recorded its start).
+	got := fa.entries()
+	if len(got) != 1 || got[0].Action != "live_stop" || got[0].Camera != "cam" || got[0].Detail["ended"] != "connect timeout" {
+		t.Fatalf("audit entries %+v, want one live_stop ended by the connect timeout", got)
+	}
+}
+
+// fakeAudit keeps what the server records.
+type fakeAudit struct {
+	mu sync.Mutex
+	es []audit.Entry
+}
+
+func (f *fakeAudit) Record(_ context.Context, e audit.Entry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.es = append(f.es, e)
+	return nil
+}
+
+func (f *fakeAudit) entries() []audit.Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]audit.Entry(nil), f.es...)
 }
 
 // validOffer is a browser-like offer made by a pion client.
