@@ -143,11 +143,11 @@ func TestAuditScriptedSession(t *testing.T) {
 	for range 3 {
 		ae.do(t, "GET", "/api/v1/cameras/gate/segments/7", nil, op).must(t, http.StatusOK)
 	}
-	ae.do(t, "GET", "/api/v1/cameras/gate/export?"+rng, nil, op).must(t, http.StatusBadRequest) // no reason: refused, not audited
+	ae.do(t, "GET", "/api/v1/cameras/gate/export?"+rng, nil, op).must(t, http.StatusBadRequest)               // no reason: refused, not audited
 	ae.do(t, "HEAD", "/api/v1/cameras/gate/export?"+rng+"&reason=incident+7", nil, op).must(t, http.StatusOK) // the page's check: not an export
 	ae.do(t, "GET", "/api/v1/cameras/gate/export?"+rng+"&reason=incident+7", nil, op).must(t, http.StatusOK)
 	ae.do(t, "GET", "/api/v1/cameras/gate/export?"+rng+"&reason=incident+7", nil, op, "Range", "bytes=100-").must(t, http.StatusOK) // resumed: same export
-	ae.do(t, "GET", "/api/v1/cameras/yard/export?"+rng+"&reason=x", nil, op).must(t, http.StatusNotFound) // outside op's sites
+	ae.do(t, "GET", "/api/v1/cameras/yard/export?"+rng+"&reason=x", nil, op).must(t, http.StatusNotFound)                           // outside op's sites
 	ae.do(t, "GET", "/api/v1/cameras/yard/recordings", nil, op).must(t, http.StatusNotFound)
 	ae.do(t, "GET", "/api/v1/cameras/gate/snapshot.jpg?at="+from, nil, op).must(t, http.StatusOK)
 	ae.do(t, "POST", "/api/v1/cameras/gate/whep", "v=0", op, "Content-Type", "application/sdp").must(t, http.StatusCreated)

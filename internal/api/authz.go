@@ -27,18 +27,16 @@ func anything() target { return target{} }
 // inSite is a thing of the given site ("" for none), called what in 404s.
 func inSite(site, what string) target { return target{scoped: true, site: site, what: what} }
 
-// authorize is THE authorization decision, used for every route and every
-// object: the principal's role must grant perm ("" : any principal), and a
-// site-scoped target must be in the principal's sites. Missing permission
-// is 403; a target outside the scopes is 404, as if it did not exist.
+// authorize answers auth.Authorize, THE authorization decision of every
+// surface, for every route and every object: missing permission is 403; a
+// target outside the principal's sites is 404, as if it did not exist.
 func authorize(p auth.Principal, perm auth.Permission, t target) error {
-	if p.Username == "" {
+	switch auth.Authorize(p, perm, t.scoped, t.site) {
+	case auth.Unauthenticated:
 		return errUnauthorized
-	}
-	if perm != "" && !p.Can(perm) {
+	case auth.Forbidden:
 		return forbidden("your role (%s) does not allow this", p.Role)
-	}
-	if t.scoped && !p.CanSeeSite(t.site) {
+	case auth.OutOfScope:
 		return notFound(t.what)
 	}
 	return nil

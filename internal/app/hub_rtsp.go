@@ -51,16 +51,20 @@ func (a *rtspAuth) AuthenticateRTSP(user, pass, cameraID string, action ingest.A
 		return false
 	}
 	site, ok := a.cams.Site(cameraID)
-	if !ok || !p.CanSeeSite(site) {
+	if !ok {
 		return false
 	}
+	perm := auth.PermLive
 	switch action {
 	case ingest.ActionPublish:
-		return p.Can(auth.PermManage)
+		perm = auth.PermManage
 	case ingest.ActionRead:
-		return p.Can(auth.PermLive)
+	default:
+		return false
 	}
-	return false
+	// the same decision as the HTTP API's; RTSP answers every refusal
+	// alike (401), so a camera outside the caller's sites stays unknown
+	return auth.Authorize(p, perm, true, site) == auth.Allowed
 }
 
 // principal verifies credentials, at most once at a time per credential

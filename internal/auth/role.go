@@ -114,6 +114,38 @@ func (p Principal) CanSeeSite(site string) bool {
 	return site != "" && slices.Contains(p.Sites, site)
 }
 
+// Decision is the answer of Authorize.
+type Decision int
+
+// Decisions, in the order Authorize checks them.
+const (
+	// Allowed: go ahead.
+	Allowed Decision = iota
+	// Unauthenticated: nobody is logged in.
+	Unauthenticated
+	// Forbidden: the role does not grant the permission.
+	Forbidden
+	// OutOfScope: the thing belongs to a site outside the principal's;
+	// callers answer as if it did not exist.
+	OutOfScope
+)
+
+// Authorize is THE authorization decision of every surface (the HTTP API
+// and its media routes, RTSP re-streaming and publishing): the principal
+// must be logged in, its role must grant perm ("" : any principal), and a
+// thing of a site (inSite) must be in the principal's sites.
+func Authorize(p Principal, perm Permission, inSite bool, site string) Decision {
+	switch {
+	case p.Username == "":
+		return Unauthenticated
+	case perm != "" && !p.Can(perm):
+		return Forbidden
+	case inSite && !p.CanSeeSite(site):
+		return OutOfScope
+	}
+	return Allowed
+}
+
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // ValidUsername reports whether s is an acceptable user name: 1 to 64

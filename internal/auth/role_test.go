@@ -77,3 +77,30 @@ func TestValidUsername(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorize(t *testing.T) {
+	op := Principal{Username: "op", Role: RoleOperator, Sites: []string{"north"}}
+	all := Principal{Username: "root", Role: RoleAdmin}
+	cases := []struct {
+		name   string
+		p      Principal
+		perm   Permission
+		inSite bool
+		site   string
+		want   Decision
+	}{
+		{"nobody", Principal{}, "", false, "", Unauthenticated},
+		{"any principal, no site", op, "", false, "", Allowed},
+		{"in scope", op, PermPlayback, true, "north", Allowed},
+		{"out of scope", op, PermPlayback, true, "south", OutOfScope},
+		{"no site on a scoped principal", op, PermLive, true, "", OutOfScope},
+		{"role lacks the permission (checked first)", op, PermManage, true, "south", Forbidden},
+		{"auditor sees no video", Principal{Username: "aud", Role: RoleAuditor}, PermLive, true, "north", Forbidden},
+		{"unscoped admin anywhere", all, PermManage, true, "south", Allowed},
+	}
+	for _, c := range cases {
+		if got := Authorize(c.p, c.perm, c.inSite, c.site); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
