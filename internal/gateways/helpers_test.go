@@ -57,7 +57,7 @@ var passwords = map[string]string{
 	"view": "view-password-1", "aud": "aud-password-1",
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	ctx := testutil.Context(t, 30*time.Second)
 	idx, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
@@ -116,7 +116,7 @@ type answer struct {
 	body   []byte
 }
 
-func (a answer) decode(t *testing.T, v any) {
+func (a answer) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(a.body, v); err != nil {
 		t.Fatalf("decode %q: %v", a.body, err)
@@ -146,7 +146,7 @@ func body(v any) io.Reader {
 }
 
 // do sends a request through the API as user ("" : no credentials).
-func (e *env) do(t *testing.T, method, path, user string, v any) answer {
+func (e *env) do(t testing.TB, method, path, user string, v any) answer {
 	t.Helper()
 	req := httptest.NewRequest(method, path, body(v))
 	if v != nil {
@@ -186,7 +186,7 @@ type created struct {
 }
 
 // create makes a gateway as root and returns its token.
-func (e *env) create(t *testing.T, id, site string) string {
+func (e *env) create(t testing.TB, id, site string) string {
 	t.Helper()
 	a := e.do(t, "POST", "/api/v1/gateways", "root", map[string]string{"id": id, "site": site})
 	if a.code != http.StatusCreated {

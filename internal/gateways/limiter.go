@@ -37,7 +37,8 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	if c >= 1 {
 		return true, 0
 	}
-	return false, time.Duration(math.Ceil((1-c)/l.perSec)) * time.Second
+	// (less a hair, so float error does not add a whole second)
+	return false, time.Duration(math.Ceil((1-c)/l.perSec-1e-6)) * time.Second
 }
 
 // fail spends one try of key.

@@ -36,4 +36,6 @@ func hashSecret(s string) string {
 // IsCredential reports whether s looks like a gateway credential (its
 // prefix), so a caller can route it to AuthenticateGateway instead of the
 // user login path (and past any cache of user logins).
-func IsCredential(s string) bool { return len(s) > len(credPrefix) && s[:len(credPrefix)] == credPrefix }
+func IsCredential(s string) bool {
+	return len(s) > len(credPrefix) && s[:len(credPrefix)] == credPrefix
+}
