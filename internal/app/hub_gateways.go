@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,14 +12,20 @@ import (
 	"github.com/vigil-video/vigil/internal/ingest"
 )
 
-// buildGateways creates the gateway registry in the hub's index database;
+// buildGateways creates the gateway registry in the hub's index database
+// (call it after buildAccountability: changes go to the audit trail);
 // enrolling gateways pin the hub's certificate (its SHA-256) when the hub
 // serves TLS.
 func (h *hub) buildGateways() (*gateways.Registry, error) {
-	return gateways.New(gateways.Config{}, gateways.Deps{
-		DB: h.idx.DB(), Sites: h.idx, HubCertSHA256: h.certSHA256,
-		Logger: h.log,
-	})
+	deps := gateways.Deps{DB: h.idx.DB(), Sites: h.idx, HubCertSHA256: h.certSHA256, Logger: h.log}
+	if h.audit != nil { // a nil *audit.Log must not become a non-nil Auditor
+		deps.Audit = h.audit
+	}
+	reg, err := gateways.New(gateways.Config{}, deps)
+	if err != nil {
+		return nil, fmt.Errorf("gateway registry: %w", err)
+	}
+	return reg, nil
 }
 
 // certSHA256 is the hex SHA-256 of the hub's TLS certificate (DER), "" without TLS.
@@ -45,20 +52,20 @@ func withGatewayEnroll(reg *gateways.Registry, next http.Handler) http.Handler {
 
 // gatewayPublish decides an RTSP request made with a gateway credential as
 // the password: handled is false when pass is no gateway credential (the
-// user path decides). A gateway may only publish, and only cameras of its
-// own site. The registry is asked every time (no cache), so a revoked
-// gateway is refused at once.
+// user path decides, with its cache). A gateway may only publish, and only
+// cameras of its own site; the registry is asked every time (no cache), so
+// a revoked gateway is refused at once.
 func gatewayPublish(reg *gateways.Registry, siteOf func(camera string) (string, bool),
 	pass, cameraID string, action ingest.Action) (handled, ok bool) {
 	if !gateways.IsCredential(pass) {
 		return false, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, gwSite, valid := reg.AuthenticateGateway(ctx, pass)
-	if !valid || action != ingest.ActionPublish {
+	site, known := siteOf(cameraID)
+	if !known || action != ingest.ActionPublish {
 		return true, false
 	}
-	site, known := siteOf(cameraID)
-	return true, known && site == gwSite
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, ok = reg.AuthorizePublish(ctx, pass, site)
+	return true, ok
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/auth"
 )
 
 // EnrollPath is where the lead mounts Enroll, in front of the API (it
@@ -60,6 +61,8 @@ func (r *Registry) serveEnroll(w http.ResponseWriter, req *http.Request) {
 		r.internal(w, "enroll gateway", err)
 		return
 	}
+	r.record(req, auth.Principal{Username: "gateway:" + e.Gateway}, e.Gateway, e.Site,
+		map[string]any{"enrolled": true})
 	writeJSON(w, http.StatusOK, enrollAnswer{Gateway: e.Gateway, Site: e.Site,
 		Credential: e.Credential, HubCertSHA256: e.HubCertSHA256})
 }

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/index/sqlite"
+	"github.com/vigil-video/vigil/internal/keys"
 	"github.com/vigil-video/vigil/internal/testutil"
 )
 
@@ -49,6 +51,35 @@ type env struct {
 	idx    *sqlite.Store
 	clock  *clock
 	logs   *testutil.LogBuffer
+	audit  *audit.Log
+}
+
+// startAudit runs a real audit trail on idx's database until the test ends.
+func startAudit(t testing.TB, idx *sqlite.Store, log *slog.Logger) *audit.Log {
+	t.Helper()
+	k, err := keys.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(idx.DB(), k, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("audit run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("audit log did not stop")
+		}
+	})
+	return l
 }
 
 // Users: name -> password; see newEnv for roles and sites.
@@ -57,7 +88,11 @@ var passwords = map[string]string{
 	"view": "view-password-1", "aud": "aud-password-1",
 }
 
-func newEnv(t testing.TB, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env { return newEnvAudit(t, cfg, false) }
+
+// newEnvAudit is newEnv with, when withAudit, a real audit trail (e.audit)
+// in the same database, running until the test ends.
+func newEnvAudit(t testing.TB, cfg Config, withAudit bool) *env {
 	t.Helper()
 	ctx := testutil.Context(t, 30*time.Second)
 	idx, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
@@ -67,8 +102,13 @@ func newEnv(t testing.TB, cfg Config) *env {
 	t.Cleanup(func() { _ = idx.Close() })
 	e := &env{idx: idx, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &testutil.LogBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.reg, err = New(cfg, Deps{DB: idx.DB(), Sites: idx, Logger: log, Now: e.clock.Now,
-		HubCertSHA256: func() string { return testCertSHA }})
+	deps := Deps{DB: idx.DB(), Sites: idx, Logger: log, Now: e.clock.Now,
+		HubCertSHA256: func() string { return testCertSHA }}
+	if withAudit {
+		e.audit = startAudit(t, idx, log)
+		deps.Audit = e.audit
+	}
+	e.reg, err = New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,9 @@ type Deps struct {
 	// HubCertSHA256 returns the hex SHA-256 of the hub's TLS certificate
 	// (DER), which the gateway pins at enrolment; nil or "" without TLS.
 	HubCertSHA256 func() string
+	// Audit, when set, records creation, enrolment and revocation of
+	// gateways in the audit trail.
+	Audit Auditor
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now defaults to time.Now.
@@ -107,6 +110,7 @@ type Registry struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *limiter
+	audit   Auditor
 }
 
 const schema = `
@@ -159,6 +163,7 @@ func New(cfg Config, deps Deps) (*Registry, error) {
 		cfg: cfg, db: deps.DB, sites: deps.Sites, cert: deps.HubCertSHA256,
 		log: deps.Logger.With("component", "gateways"), now: deps.Now,
 		limiter: newLimiter(cfg.EnrollBurst, cfg.EnrollWindow, 10000, deps.Now),
+		audit:   deps.Audit,
 	}, nil
 }
 
@@ -340,4 +345,16 @@ func (r *Registry) AuthenticateGateway(ctx context.Context, credential string) (
 		}
 	}
 	return gatewayID, site, true
+}
+
+// AuthorizePublish decides whether credential may publish (RTSP RECORD) a
+// camera of cameraSite: only an enrolled, unrevoked gateway, and only for
+// cameras of its own site. It asks the database every time, so a
+// revocation takes effect at once.
+func (r *Registry) AuthorizePublish(ctx context.Context, credential, cameraSite string) (gatewayID string, ok bool) {
+	id, site, valid := r.AuthenticateGateway(ctx, credential)
+	if !valid || site == "" || site != cameraSite {
+		return "", false
+	}
+	return id, true
 }

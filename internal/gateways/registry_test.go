@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/testutil"
 )
 
 // TestLifecycle: create -> enroll -> the credential authenticates ->
@@ -249,5 +251,37 @@ func TestRegistryPersists(t *testing.T) {
 	}
 	if id, _, ok := r2.AuthenticateGateway(context.Background(), en.Credential); !ok || id != "gw" {
 		t.Fatalf("after reopen: %q %v", id, ok)
+	}
+}
+
+// TestAuthorizePublish: a gateway may push only cameras of its own site,
+// and nothing once revoked.
+func TestAuthorizePublish(t *testing.T) {
+	e := newEnv(t, Config{})
+	n := e.enrollOK(t, e.create(t, "gw-n", "north"))
+	s := e.enrollOK(t, e.create(t, "gw-s", "south"))
+	tests := []struct {
+		name, cred, site string
+		ok               bool
+	}{
+		{"own site", n.Credential, "north", true},
+		{"other site", n.Credential, "south", false},
+		{"camera without site", n.Credential, "", false},
+		{"other gateway, own site", s.Credential, "south", true},
+		{"not a credential", "vge_x", "north", false},
+	}
+	ctx := testutil.Context(t, 10*time.Second)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := e.reg.AuthorizePublish(ctx, tc.cred, tc.site); ok != tc.ok {
+				t.Fatalf("ok = %v, want %v", ok, tc.ok)
+			}
+		})
+	}
+	if err := e.reg.Revoke(ctx, "gw-n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.reg.AuthorizePublish(ctx, n.Credential, "north"); ok {
+		t.Fatal("revoked gateway may still publish")
 	}
 }

@@ -70,7 +70,7 @@ type createAnswer struct {
 	Token string `json:"token"`
 }
 
-func (r *Registry) create(w http.ResponseWriter, req *http.Request, _ api.Request) {
+func (r *Registry) create(w http.ResponseWriter, req *http.Request, ar api.Request) {
 	var body createRequest
 	if !decodeBody(w, req, &body) {
 		return
@@ -86,6 +86,7 @@ func (r *Registry) create(w http.ResponseWriter, req *http.Request, _ api.Reques
 	case err != nil:
 		r.internal(w, "create gateway", err)
 	default:
+		r.record(req, ar.Principal, g.ID, g.Site, nil)
 		writeJSON(w, http.StatusCreated, createAnswer{gatewayJSON: toJSON(g), Token: token})
 	}
 }
@@ -122,6 +123,7 @@ func (r *Registry) revoke(w http.ResponseWriter, req *http.Request, ar api.Reque
 		r.internal(w, "revoke gateway", err)
 		return
 	}
+	r.record(req, ar.Principal, g.ID, g.Site, map[string]any{"revoked": true})
 	w.WriteHeader(http.StatusNoContent)
 }
 
