@@ -186,3 +186,32 @@ func loadState(dir string) (state, error) {
 	}
 	return st, nil
 }
+
+// ForgetDropped removes the camera's lost ranges that end at or before seq
+// throughSeq, once they have been reported to the hub as gaps. Drop counts
+// are kept.
+func (s *Spool) ForgetDropped(camera string, throughSeq uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	c, ok := s.cams[camera]
+	if !ok {
+		return nil
+	}
+	kept := c.ranges[:0]
+	for _, r := range c.ranges {
+		if r.LastSeq > throughSeq {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == len(c.ranges) {
+		return nil
+	}
+	c.ranges = kept
+	if err := s.saveState(c); err != nil {
+		return fmt.Errorf("forget dropped ranges of %s: %w", camera, err)
+	}
+	return nil
+}

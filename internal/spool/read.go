@@ -116,14 +116,13 @@ func (s *Spool) Stats() Stats {
 		}
 		st.DroppedRanges = append(st.DroppedRanges, c.ranges...)
 		for _, sf := range c.files {
-			for _, e := range sf.entries {
-				if e.Seq <= c.acked {
-					continue
-				}
-				st.Fragments++
-				if st.OldestPending.IsZero() || e.Start.Before(st.OldestPending) {
-					st.OldestPending = e.Start
-				}
+			i := sort.Search(len(sf.entries), func(i int) bool { return sf.entries[i].Seq > c.acked })
+			if i == len(sf.entries) {
+				continue
+			}
+			st.Fragments += len(sf.entries) - i
+			if start := sf.entries[i].Start; st.OldestPending.IsZero() || start.Before(st.OldestPending) {
+				st.OldestPending = start
 			}
 		}
 	}

@@ -224,6 +224,21 @@ func TestQuotaDropsOldestFirst(t *testing.T) {
 			if st2 := s2.Stats(); st2.DroppedTotal != st.DroppedTotal || len(st2.DroppedRanges) != len(st.DroppedRanges) {
 				t.Fatalf("drops not kept across restart: %+v vs %+v", st2, st)
 			}
+			if st2 := s2.Stats(); st2.Fragments != int(2*uint64(len(frags))-st.DroppedTotal) || !st2.OldestPending.After(frags[0].Start) {
+				t.Fatalf("after restart: %d fragments held, oldest %v; want %d and after %v", st2.Fragments, st2.OldestPending,
+					2*uint64(len(frags))-st.DroppedTotal, frags[0].Start)
+			}
+			if err := s2.ForgetDropped("a", uint64(len(frags))); err != nil {
+				t.Fatal(err)
+			}
+			if err := s2.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s3 := mustOpen(t, dir, Options{Quota: tc.quota, SegmentBytes: tc.seg})
+			st3 := s3.Stats()
+			if st3.DroppedTotal != st.DroppedTotal || len(st3.DroppedRanges) != 1 || st3.DroppedRanges[0].Camera != "b" {
+				t.Fatalf("after ForgetDropped(a) and restart: %+v; want only b's range, counts kept", st3)
+			}
 		})
 	}
 }
