@@ -146,4 +146,3 @@ func sortedKeys(m map[string]*camState) []string {
 	sort.Strings(out)
 	return out
 }
-
