@@ -358,3 +358,38 @@ func (r *Registry) AuthorizePublish(ctx context.Context, credential, cameraSite 
 	}
 	return id, true
 }
+
+// ErrEnrolled: the gateway has enrolled or been revoked, so it gets no new
+// enrolment token (revoke it and create a new gateway instead).
+var ErrEnrolled = errors.New("gateway enrolled or revoked")
+
+// NewToken replaces the enrolment token of a gateway that has not enrolled
+// yet (its old token stops working), for example after the first expired.
+// ErrNotFound; ErrEnrolled once enrolled or revoked.
+func (r *Registry) NewToken(ctx context.Context, id string) (Gateway, string, error) {
+	token, hash, err := newSecret(tokenPrefix)
+	if err != nil {
+		return Gateway{}, "", fmt.Errorf("new token for gateway %s: %w", id, err)
+	}
+	expires := r.now().Add(r.cfg.TokenTTL)
+	res, err := r.db.ExecContext(ctx,
+		`UPDATE gateways SET token_hash = ?, token_expires = ? WHERE id = ? AND enrolled_at = 0 AND revoked_at = 0`,
+		hash, expires.UnixNano(), id)
+	if err != nil {
+		return Gateway{}, "", fmt.Errorf("new token for gateway %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Gateway{}, "", fmt.Errorf("new token for gateway %s: %w", id, err)
+	} else if n == 0 {
+		if _, err := r.Get(ctx, id); err != nil {
+			return Gateway{}, "", err
+		}
+		return Gateway{}, "", ErrEnrolled
+	}
+	g, err := r.Get(ctx, id)
+	if err != nil {
+		return Gateway{}, "", err
+	}
+	r.log.Info("gateway enrolment token replaced", "gateway", id)
+	return g, token, nil
+}

@@ -46,6 +46,7 @@ func fmtTime(t time.Time) string {
 //	GET    /api/v1/gateways       (PermSee) list, within the caller's sites
 //	GET    /api/v1/gateways/{id}  (PermSee) one; 404 outside the caller's sites
 //	DELETE /api/v1/gateways/{id}  (manage) revoke
+//	POST   /api/v1/gateways/{id}/token (manage) a new enrolment token, before enrolment
 //
 // POST /api/v1/gateways/enroll is not among them: it takes no user login
 // (see Enroll).
@@ -56,6 +57,7 @@ func (r *Registry) Routes() []api.Route {
 		{Method: "GET", Path: p, Perm: PermSee, Handler: r.list},
 		{Method: "GET", Path: p + "/{id}", Perm: PermSee, Handler: r.get},
 		{Method: "DELETE", Path: p + "/{id}", Perm: auth.PermManage, Handler: r.revoke},
+		{Method: "POST", Path: p + "/{id}/token", Perm: auth.PermManage, Handler: r.newToken},
 	}
 }
 
@@ -125,6 +127,25 @@ func (r *Registry) revoke(w http.ResponseWriter, req *http.Request, ar api.Reque
 	}
 	r.record(req, ar.Principal, g.ID, g.Site, map[string]any{"revoked": true})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *Registry) newToken(w http.ResponseWriter, req *http.Request, ar api.Request) {
+	g, ok := r.visible(w, req, ar)
+	if !ok {
+		return
+	}
+	g, token, err := r.NewToken(req.Context(), g.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		api.WriteError(w, http.StatusNotFound, "gateway not found")
+	case errors.Is(err, ErrEnrolled):
+		api.WriteError(w, http.StatusConflict, "gateway already enrolled or revoked; revoke it and create a new one")
+	case err != nil:
+		r.internal(w, "new enrolment token", err)
+	default:
+		r.record(req, ar.Principal, g.ID, g.Site, map[string]any{"new_token": true})
+		writeJSON(w, http.StatusCreated, createAnswer{gatewayJSON: toJSON(g), Token: token})
+	}
 }
 
 // visible loads the {id} gateway if the caller may see it; otherwise it

@@ -128,3 +128,44 @@ func TestScoping(t *testing.T) {
 		t.Fatal("a refused DELETE revoked the gateway")
 	}
 }
+
+// TestNewToken: an admin replaces the token of a gateway that has not
+// enrolled (the old one stops working); enrolled and revoked gateways get
+// none.
+func TestNewToken(t *testing.T) {
+	e := newEnv(t, Config{})
+	old := e.create(t, "gw", "north")
+	e.clock.Add(DefaultTokenTTL) // the first token expired unused
+	if a := e.do(t, "POST", "/api/v1/gateways/gw/token", "op", nil); a.code != http.StatusForbidden {
+		t.Fatalf("operator: %d", a.code)
+	}
+	a := e.do(t, "POST", "/api/v1/gateways/gw/token", "root", nil)
+	if a.code != http.StatusCreated {
+		t.Fatalf("new token: %d %s", a.code, a.body)
+	}
+	var c created
+	a.decode(t, &c)
+	if c.ID != "gw" || !strings.HasPrefix(c.Token, tokenPrefix) || c.Token == old {
+		t.Fatalf("answer %s", a.body)
+	}
+	if a := e.postEnroll(t, map[string]string{"token": old}); a.code != http.StatusUnauthorized {
+		t.Fatalf("old token: %d", a.code)
+	}
+	e.enrollOK(t, c.Token)
+	e.create(t, "gw-r", "north")
+	if a := e.do(t, "DELETE", "/api/v1/gateways/gw-r", "root", nil); a.code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", a.code)
+	}
+	for _, tc := range []struct {
+		id   string
+		want int
+	}{{"gw", http.StatusConflict}, {"gw-r", http.StatusConflict}, {"gw-none", http.StatusNotFound}, {"BAD", http.StatusBadRequest}} {
+		a := e.do(t, "POST", "/api/v1/gateways/"+tc.id+"/token", "root", nil)
+		if a.code != tc.want {
+			t.Fatalf("%s: %d %s, want %d", tc.id, a.code, a.body, tc.want)
+		}
+		if strings.Contains(string(a.body), tokenPrefix) {
+			t.Fatalf("refusal carries a token: %s", a.body)
+		}
+	}
+}
