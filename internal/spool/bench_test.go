@@ -2,6 +2,7 @@ package spool
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
@@ -43,3 +44,40 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendCameras spools 100 cameras at once (one goroutine each),
+// as a gateway does, with the default group commit.
+func BenchmarkAppendCameras(b *testing.B) {
+	_, frags := clipFragments(b, 10, t0)
+	var size int
+	for _, f := range frags {
+		size += len(f.Data)
+	}
+	s, err := Open(b.TempDir(), Options{Quota: 1 << 40})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.SetBytes(int64(size / len(frags)))
+	var next atomicCounter
+	b.SetParallelism(50) // 100 goroutines on 2 CPUs
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		cam := fmt.Sprintf("cam-%d", next.add())
+		i := 0
+		for pb.Next() {
+			if _, err := s.Append(cam, frags[i%len(frags)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+	if err := s.Sync(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+type atomicCounter struct{ n atomic.Int64 }
+
+func (c *atomicCounter) add() int64 { return c.n.Add(1) }

@@ -29,6 +29,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Options configure a Spool.
@@ -256,15 +258,7 @@ func (s *Spool) sync() error {
 	}
 	s.mu.Unlock()
 
-	var errs []error
-	for _, f := range append(files, closing...) {
-		if err := f.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("sync %s: %w", f.Name(), err))
-		}
-	}
-	for d := range dirs {
-		errs = append(errs, syncDir(d))
-	}
+	errs := s.syncFiles(append(files, closing...), dirs)
 	for _, f := range closing {
 		_ = f.Close()
 	}
@@ -282,6 +276,31 @@ func (s *Spool) sync() error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// syncFilesThreshold is the number of files from which one syncfs(2) of
+// the spool's filesystem is cheaper than an fsync per file.
+const syncFilesThreshold = 8
+
+// syncFiles makes files and directories durable: an fsync each, or one
+// syncfs when there are many (many cameras).
+func (s *Spool) syncFiles(files []*os.File, dirs map[string]bool) []error {
+	if len(files)+len(dirs) >= syncFilesThreshold {
+		if err := unix.Syncfs(int(s.lock.Fd())); err != nil {
+			return []error{fmt.Errorf("syncfs %s: %w", s.dir, err)}
+		}
+		return nil
+	}
+	var errs []error
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync %s: %w", f.Name(), err))
+		}
+	}
+	for d := range dirs {
+		errs = append(errs, syncDir(d))
+	}
+	return errs
 }
 
 func syncDir(dir string) error {
