@@ -31,7 +31,12 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	if err := h.buildAccountability(); err != nil {
 		return err
 	}
+	gws, err := h.buildGateways()
+	if err != nil {
+		return err
+	}
 	routes := append(h.buildWatch(), keys.Routes(h.keys)...)
+	routes = append(routes, gws.Routes()...)
 	a, err := api.New(api.Config{}, api.Deps{
 		Index: h.idx, Auth: h.auth, Runtime: runtime{h.cams}, Registry: h.reg,
 		Logger: h.log.With("component", "api"), Ready: h.ready.Load,
@@ -45,7 +50,7 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.handler = frontHandler(a.Handler(), sso)
+	h.handler = withGatewayEnroll(gws, frontHandler(a.Handler(), sso))
 	rc := h.cfg.Retention
 	ret := retention.New(retention.Config{
 		Interval: rc.Interval.D(), Retention: time.Duration(rc.Days) * 24 * time.Hour,
@@ -58,7 +63,7 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	host, _, _ := net.SplitHostPort(h.cfg.RTSP)
 	h.rtsp, err = ingest.New(ingest.Config{Addr: h.cfg.RTSP, UDPAddr: net.JoinHostPort(host, "0"),
 		TLSConfig: h.listenerTLS(h.cfg.RTSP)}, ingest.Deps{
-		Auth: newRTSPAuth(h.auth, h.cams), Streams: rtspStreams{h.cams}, Logger: h.log.With("component", "ingest"),
+		Auth: newRTSPAuth(h.auth, h.cams, gws), Streams: rtspStreams{h.cams}, Logger: h.log.With("component", "ingest"),
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-video/vigil/internal/auth"
 	"github.com/vigil-video/vigil/internal/camera"
+	"github.com/vigil-video/vigil/internal/gateways"
 	"github.com/vigil-video/vigil/internal/ingest"
 	"github.com/vigil-video/vigil/internal/stream"
 )
@@ -26,6 +27,7 @@ const rtspAuthTTL = time.Minute
 type rtspAuth struct {
 	svc  *auth.Service
 	cams *camera.Manager
+	gws  *gateways.Registry // gateway credentials (may be nil)
 
 	mu       sync.Mutex
 	cache    map[[32]byte]cachedPrincipal
@@ -37,14 +39,20 @@ type cachedPrincipal struct {
 	expires time.Time
 }
 
-func newRTSPAuth(svc *auth.Service, cams *camera.Manager) *rtspAuth {
-	return &rtspAuth{svc: svc, cams: cams, cache: map[[32]byte]cachedPrincipal{}, inflight: map[[32]byte]chan struct{}{}}
+func newRTSPAuth(svc *auth.Service, cams *camera.Manager, gws *gateways.Registry) *rtspAuth {
+	return &rtspAuth{svc: svc, cams: cams, gws: gws, cache: map[[32]byte]cachedPrincipal{}, inflight: map[[32]byte]chan struct{}{}}
 }
 
 // AuthenticateRTSP implements ingest.Authenticator.
 func (a *rtspAuth) AuthenticateRTSP(user, pass, cameraID string, action ingest.Action) bool {
 	if pass == "" {
 		return false
+	}
+	if a.gws != nil {
+		// a gateway credential is checked every time (revocation at once)
+		if handled, ok := gatewayPublish(a.gws, a.cams.Site, pass, cameraID, action); handled {
+			return ok
+		}
 	}
 	p, ok := a.principal(user, pass)
 	if !ok {

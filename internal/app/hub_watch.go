@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/camera"
+	"github.com/vigil-video/vigil/internal/gateways"
 	"github.com/vigil-video/vigil/internal/live/hls"
 	"github.com/vigil-video/vigil/internal/live/whep"
 	"github.com/vigil-video/vigil/internal/oidc"
@@ -84,6 +85,10 @@ func (b browserStreams) BrowserStream(id string) (*stream.Stream, func(), error)
 	}
 	return b.tc.Acquire(id, st)
 }
+
+// frontRoutes are the routes the hub serves in front of the API, without a
+// user login (see withGatewayEnroll); openapi.yaml describes them too.
+var frontRoutes = []string{"POST " + gateways.EnrollPath}
 
 // frontHandler serves the API (and health, readiness, metrics), the
 // OpenID Connect login when sso is not nil, and, for every other path, the

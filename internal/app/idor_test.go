@@ -143,6 +143,12 @@ var idorTable = []idorRoute{
 
 	// The hub's export signing key: for who receives signed files (export)
 	// and who checks them (audit).
+	// gateways: the fixture names one after each site, in that site
+	{pattern: "GET /api/v1/gateways", roles: playR, scope: scopeList, path: v1 + "/gateways", ok: []int{200}, showsB: siteB},
+	{pattern: "POST /api/v1/gateways", roles: admin, path: v1 + "/gateways", body: `{"id":"{fresh}","site":"` + siteA + `"}`, ok: []int{201}},
+	{pattern: "GET /api/v1/gateways/{id}", roles: playR, scope: scopeSite, path: v1 + "/gateways/{id}", ok: []int{200}},
+	{pattern: "POST /api/v1/gateways/{id}/token", roles: admin, scope: scopeSite, path: v1 + "/gateways/{id}/token", ok: []int{201, 409}},
+	{pattern: "DELETE /api/v1/gateways/{id}", roles: admin, scope: scopeSite, path: v1 + "/gateways/{id}", ok: []int{204}},
 	{pattern: "GET /api/v1/keys/export.pem", roles: []string{"admin", "operator", "auditor"}, path: v1 + "/keys/export.pem", ok: []int{200}},
 	// Routes of the audit trail (issue 5).
 	{pattern: "GET /api/v1/audit", roles: auditR, scope: scopeList, path: v1 + "/audit", ok: []int{200}},
@@ -195,6 +201,9 @@ func newIDORFixture(t *testing.T, ctx context.Context) *idorFixture {
 	root := th.login(t, ctx, "admin", testAdminPassword)
 	for _, s := range []string{siteA, siteB} {
 		th.call(t, ctx, "POST", v1+"/sites", `{"id":"`+s+`"}`, root).mustStatus(t, 201)
+	}
+	for _, s := range []string{siteA, siteB} {
+		th.call(t, ctx, "POST", v1+"/gateways", `{"id":"`+s+`","site":"`+s+`"}`, root).mustStatus(t, 201)
 	}
 	for cam, site := range map[string]string{camA: siteA, camB: siteB, pubA: siteA, pubB: siteB} {
 		// Through the API, so the camera runs (waiting for a push) and
@@ -299,7 +308,8 @@ func (a answer) mustStatus(t *testing.T, want int) answer {
 // scopeNotFound reports whether a is the 404 of a camera or site outside
 // the caller's scope (or missing).
 func scopeNotFound(a answer) bool {
-	return a.status == 404 && (strings.Contains(a.body, `"camera not found"`) || strings.Contains(a.body, `"site not found"`))
+	return a.status == 404 && (strings.Contains(a.body, `"camera not found"`) || strings.Contains(a.body, `"site not found"`) ||
+		strings.Contains(a.body, `"gateway not found"`))
 }
 
 // prepare fills a route's path and body for one call and returns the

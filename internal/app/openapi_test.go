@@ -47,6 +47,12 @@ func TestOpenAPIMatchesHubRoutes(t *testing.T) {
 	}
 	defer h.close()
 	served := map[string]bool{}
+	for _, p := range frontRoutes {
+		served[p] = true
+		if !documented[p] {
+			t.Errorf("route %s (served in front of the API) is not in openapi.yaml", p)
+		}
+	}
 	for _, p := range h.api.Patterns() {
 		served[p] = true
 		if !documented[p] {
