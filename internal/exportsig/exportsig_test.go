@@ -17,7 +17,7 @@ import (
 // testKey is an Ed25519 Signer.
 type testKey struct{ priv ed25519.PrivateKey }
 
-func (k testKey) Sign(msg []byte) []byte     { return ed25519.Sign(k.priv, msg) }
+func (k testKey) Sign(msg []byte) []byte    { return ed25519.Sign(k.priv, msg) }
 func (k testKey) Public() ed25519.PublicKey { return k.priv.Public().(ed25519.PublicKey) }
 
 func newKey(t testing.TB) testKey {

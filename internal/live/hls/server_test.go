@@ -119,7 +119,7 @@ func TestNotStreaming(t *testing.T) {
 		cam      string
 		min, max time.Duration
 	}{
-		{"missing", 0, 100 * time.Millisecond},                               // the resolver refuses it: at once
+		{"missing", 0, 100 * time.Millisecond},                              // the resolver refuses it: at once
 		{"idle", cfg.StartTimeout, cfg.StartTimeout + 200*time.Millisecond}, // waited for, then 503
 	} {
 		start := time.Now()
