@@ -4,14 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/api/apitest"
 	"github.com/vigil-video/vigil/internal/auth"
-	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/testutil"
 )
 
@@ -23,30 +20,11 @@ func TestPublicKeyRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idx.Close() })
-	store, err := auth.NewSQLStore(idx.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := auth.New(auth.Config{Hash: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}}, auth.Deps{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var users []auth.NewUser
 	for _, r := range []auth.Role{auth.RoleAdmin, auth.RoleOperator, auth.RoleViewer, auth.RoleAuditor} {
-		if _, err := as.CreateUser(ctx, auth.NewUser{Username: string(r), Password: string(r) + "-password-1", Role: r}); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, auth.NewUser{Username: string(r), Password: string(r) + "-password-1", Role: r})
 	}
-	a, err := api.New(api.Config{}, api.Deps{Index: idx, Auth: as, Runtime: api.NopRuntime{}, Routes: Routes(h)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
+	srv := apitest.New(t, apitest.Options{Users: users, Routes: Routes(h)}).Server
 
 	tests := []struct {
 		user string // "" : no credentials

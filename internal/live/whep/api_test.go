@@ -1,61 +1,21 @@
 package whep
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/internal/api"
+	"github.com/vigil-video/vigil/internal/api/apitest"
 	"github.com/vigil-video/vigil/internal/auth"
 	"github.com/vigil-video/vigil/internal/index"
-	"github.com/vigil-video/vigil/internal/index/sqlite"
 	"github.com/vigil-video/vigil/internal/stream"
 )
 
 // TestWHEPThroughAPI mounts the routes on the real API: credentials,
 // permission and site scoping apply to WHEP like to any camera route.
 func TestWHEPThroughAPI(t *testing.T) {
-	ctx := context.Background()
-	idx, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idx.Close() })
-	store, err := auth.NewSQLStore(idx.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	as, err := auth.New(auth.Config{Hash: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}}, auth.Deps{Store: store, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"north", "south"} {
-		if _, err := idx.CreateSite(ctx, index.Site{ID: s, Name: s}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range []index.Camera{{ID: "cam", Name: "cam", Site: "north"}, {ID: "cam2", Name: "cam2", Site: "north"}, {ID: "far", Name: "far", Site: "south"}} {
-		if _, err := idx.CreateCamera(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, u := range []auth.NewUser{
-		{Username: "view", Password: "view-password-1", Role: auth.RoleViewer, Sites: []string{"north"}},
-		{Username: "view2", Password: "view2-password-1", Role: auth.RoleViewer, Sites: []string{"north"}},
-		{Username: "aud", Password: "aud-password-1", Role: auth.RoleAuditor},
-	} {
-		if _, err := as.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	cam := newCamera(t, false)
 	cam.st.Publish(cam.tracks)
 	far := stream.New("far", stream.Options{})
@@ -63,12 +23,17 @@ func TestWHEPThroughAPI(t *testing.T) {
 	e := newEnv(t, Config{ConnectTimeout: 10 * time.Second}, map[string]*stream.Stream{"cam": cam.st, "far": far})
 	fa := &fakeAudit{}
 	e.srv.audit = fa
-	a, err := api.New(api.Config{}, api.Deps{Index: idx, Auth: as, Runtime: api.NopRuntime{}, Logger: log, Routes: e.srv.Routes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(a.Handler())
-	t.Cleanup(hs.Close)
+	hs := apitest.New(t, apitest.Options{
+		Sites: []index.Site{{ID: "north", Name: "north"}, {ID: "south", Name: "south"}},
+		Cameras: []index.Camera{{ID: "cam", Name: "cam", Site: "north"}, {ID: "cam2", Name: "cam2", Site: "north"},
+			{ID: "far", Name: "far", Site: "south"}},
+		Users: []auth.NewUser{
+			{Username: "view", Password: "view-password-1", Role: auth.RoleViewer, Sites: []string{"north"}},
+			{Username: "view2", Password: "view2-password-1", Role: auth.RoleViewer, Sites: []string{"north"}},
+			{Username: "aud", Password: "aud-password-1", Role: auth.RoleAuditor},
+		},
+		Routes: e.srv.Routes(),
+	}).Server
 
 	send := func(method, path, user, pw, body string) *http.Response {
 		t.Helper()
