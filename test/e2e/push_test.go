@@ -46,10 +46,13 @@ func TestFFmpegPushRecordsEveryFrame(t *testing.T) {
 		id := fmt.Sprintf("push%d", i+1)
 		frames, segs := checkSegments(t, data, id, 25)
 		// Over UDP, ffmpeg's TEARDOWN (TCP) can overtake the last RTP
-		// packets (UDP) of the run; the hub then never sees them.
+		// packets (UDP) of the run; the hub then never sees them. How many
+		// depends on scheduling (up to 4 frames seen on a loaded 2-core
+		// machine): allow the run's last 0.5 s. Frames missing anywhere
+		// else would break checkList's per-segment frame counts and joins.
 		slack := 0
 		if tc.opts.Transport == "udp" {
-			slack = 3
+			slack = 12
 		}
 		if frames > tc.opts.Frames || frames < tc.opts.Frames-slack {
 			t.Errorf("%s: recorded %d frames, sent %d", tc.name, frames, tc.opts.Frames)
