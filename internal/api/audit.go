@@ -45,7 +45,7 @@ const maxReason = 500
 
 // entry starts an audit entry for the principal of r.
 func entry(r *http.Request, p auth.Principal, action string) audit.Entry {
-	return audit.Entry{User: p.Username, Role: string(p.Role), Action: action, Remote: remoteIP(r)}
+	return audit.Entry{User: p.Username, Role: string(p.Role), Action: action, Remote: RemoteIP(r)}
 }
 
 // record queues e. A request's cancellation does not lose the entry: it

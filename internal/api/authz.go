@@ -105,7 +105,7 @@ func (a *API) credentials(r *http.Request) (auth.Principal, error) {
 			if !ok {
 				return auth.Principal{}, errUnauthorized
 			}
-			return a.auth.AuthenticateBasic(ctx, user, pass, remoteIP(r))
+			return a.auth.AuthenticateBasic(ctx, user, pass, RemoteIP(r))
 		}
 		return auth.Principal{}, errUnauthorized
 	}
@@ -115,8 +115,9 @@ func (a *API) credentials(r *http.Request) (auth.Principal, error) {
 	return auth.Principal{}, errUnauthorized
 }
 
-// remoteIP is the caller's address without the port.
-func remoteIP(r *http.Request) string {
+// RemoteIP is the caller's address without the port, as the audit trail
+// and the login limits record it.
+func RemoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

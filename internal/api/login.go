@@ -23,7 +23,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) er
 	if req.Username == "" || req.Password == "" {
 		return badRequest("username and password are required")
 	}
-	p, ses, err := a.auth.Login(r.Context(), req.Username, req.Password, remoteIP(r))
+	p, ses, err := a.auth.Login(r.Context(), req.Username, req.Password, RemoteIP(r))
 	if err != nil {
 		a.recordLoginFailed(r, req.Username, err)
 		return err

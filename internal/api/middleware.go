@@ -44,7 +44,7 @@ func (a *API) observe(r *http.Request, status int, d time.Duration, user string)
 	a.metrics.requests.WithLabelValues(r.Method, routeLabel, strconv.Itoa(status)).Inc()
 	a.metrics.duration.WithLabelValues(r.Method, routeLabel).Observe(d.Seconds())
 	a.log.Info("http request", "method", r.Method, "path", r.URL.Path, "status", status,
-		"duration", d, "user", user, "remote", remoteIP(r))
+		"duration", d, "user", user, "remote", RemoteIP(r))
 }
 
 func setSecurityHeaders(h http.Header) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
@@ -25,7 +26,7 @@ func (r *Registry) record(req *http.Request, p auth.Principal, id, site string, 
 		detail[k] = v
 	}
 	e := audit.Entry{User: p.Username, Role: string(p.Role), Action: audit.ActionChange,
-		Site: site, Remote: clientIP(req), Detail: detail}
+		Site: site, Remote: api.RemoteIP(req), Detail: detail}
 	// the change is made: the entry must not be lost with the request
 	if err := r.audit.Record(context.WithoutCancel(req.Context()), e); err != nil {
 		r.log.Error("audit entry not recorded", "gateway", id, "err", err)

@@ -2,7 +2,6 @@ package gateways
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 
@@ -39,7 +38,7 @@ func (r *Registry) serveEnroll(w http.ResponseWriter, req *http.Request) {
 		api.WriteError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	ip := clientIP(req)
+	ip := api.RemoteIP(req)
 	if ok, wait := r.limiter.allow(ip); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 		api.WriteError(w, http.StatusTooManyRequests, "too many failed enrolments; retry later")
@@ -65,12 +64,4 @@ func (r *Registry) serveEnroll(w http.ResponseWriter, req *http.Request) {
 		map[string]any{"enrolled": true})
 	writeJSON(w, http.StatusOK, enrollAnswer{Gateway: e.Gateway, Site: e.Site,
 		Credential: e.Credential, HubCertSHA256: e.HubCertSHA256})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

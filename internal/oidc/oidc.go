@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -40,6 +39,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/vigil-video/vigil/internal/api"
 	"github.com/vigil-video/vigil/internal/audit"
 	"github.com/vigil-video/vigil/internal/auth"
 )
@@ -234,18 +234,10 @@ func (s *Service) record(r *http.Request, e audit.Entry) {
 	if s.audit == nil {
 		return
 	}
-	e.Remote = remoteIP(r)
+	e.Remote = api.RemoteIP(r)
 	if err := s.audit.Record(context.WithoutCancel(r.Context()), e); err != nil {
 		s.log.Error("audit entry not recorded", "action", e.Action, "user", e.User, "err", err)
 	}
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Service) oauth(p *gooidc.Provider) *oauth2.Config {

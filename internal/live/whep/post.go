@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -39,7 +38,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, req api.Requ
 		return
 	}
 	ss.viewer = audit.Entry{User: req.Principal.Username, Role: string(req.Principal.Role),
-		Camera: req.Camera.ID, Site: req.Camera.Site, Remote: remoteIP(r)}
+		Camera: req.Camera.ID, Site: req.Camera.Site, Remote: api.RemoteIP(r)}
 	answer, status, msg := s.setup(r.Context(), ss, offer)
 	if status != 0 {
 		s.unreserve(ss)
@@ -225,13 +224,4 @@ func newID() (string, error) {
 		return "", fmt.Errorf("session id: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil
-}
-
-// remoteIP is the viewer's address without the port, for the audit trail.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
