@@ -102,6 +102,10 @@ func codeFor(status int) string {
 		return codeUnsupportedType
 	case http.StatusTooManyRequests:
 		return codeTooManyRequests
+	case http.StatusRequestedRangeNotSatisfiable:
+		return codeRangeNotSatisfy
+	case http.StatusServiceUnavailable:
+		return codeUnavailable
 	}
 	if status >= 500 {
 		return codeInternal

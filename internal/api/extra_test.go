@@ -61,7 +61,7 @@ func TestWriteErrorCodes(t *testing.T) {
 	t.Parallel()
 	for status, code := range map[int]string{400: codeBadRequest, 401: codeUnauthorized, 403: codeForbidden, 404: codeNotFound,
 		405: codeMethodNotAllowed, 409: codeConflict, 413: codeTooLarge, 415: codeUnsupportedType, 429: codeTooManyRequests,
-		500: codeInternal, 503: codeInternal, 416: codeBadRequest} {
+		500: codeInternal, 503: codeUnavailable, 416: codeRangeNotSatisfy, 418: codeBadRequest} {
 		if got := codeFor(status); got != code {
 			t.Errorf("codeFor(%d) = %s, want %s", status, got, code)
 		}

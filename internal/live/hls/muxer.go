@@ -285,11 +285,13 @@ func (m *muxer) openSegmentLocked(au *media.AccessUnit) {
 
 // endReplay runs after AddReader replayed the kept GOP: the first segment
 // is completed at once out of it, so a player can start right away. With
-// no GOP yet, the first segment completes at its first part.
+// no GOP yet, or a GOP of one frame whose duration is not known yet, the
+// first segment completes at its first part (a guessed duration would
+// leave a hole or an overlap before the next frame, where players stall).
 func (m *muxer) endReplay() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.pendV) == 0 {
+	if len(m.pendV) == 0 || m.sess.lastVDur <= 0 {
 		m.firstCut = true
 		return
 	}

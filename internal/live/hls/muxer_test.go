@@ -191,3 +191,29 @@ func TestFirstSegmentIsCutFromTheKeptGOP(t *testing.T) {
 	g.writeN(t, p, 4)
 	h.mustGet(t, "cam", "live/p1.0.mp4", 200)
 }
+
+// A viewer who arrives right at a keyframe finds a kept GOP of one frame,
+// whose duration is not known yet: the first segment waits for the next
+// frames instead of guessing it (a guessed 40 ms for a 10 fps camera left
+// a 60 ms hole in the timeline that stalled Chromium at 0.04 s).
+func TestFirstSegmentOfOneKeptFrameIsNotGuessed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testConfig())
+	tr := videoTrack(20, 15)
+	p := h.ts.stream("cam").Publish([]media.Track{tr})
+	g := newGen(tr, 10, 10)
+	g.writeN(t, p, 11) // the kept GOP: keyframe 10 alone
+
+	got := make(chan string, 1)
+	go func() { got <- h.mustGet(t, "cam", "live.m3u8", 200) }()
+	time.Sleep(50 * time.Millisecond) // the request attaches the muxer
+	g.writeN(t, p, 3)
+	pl := <-got
+	if !bytes.Contains([]byte(pl), []byte("#EXTINF:0.200,\nlive/s0.mp4\n")) {
+		t.Errorf("first segment is not the kept keyframe and its successor (200 ms):\n%s", pl)
+	}
+	seg := h.mustGet(t, "cam", "live/s0.mp4", 200)
+	init := h.mustGet(t, "cam", "live/init-1.mp4", 200)
+	checkSegmentFile(t, snapshot{init: []byte(init), data: []byte(seg), dur: 200 * time.Millisecond,
+		parts: ms(200), independent: []bool{true}}, 2)
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestPlaylistGolden checks a whole playlist: the first segment cut out of
-// a one-frame GOP, the catch-up segment up to the next keyframe, the window
+// a two-frame GOP, the catch-up segment up to the next keyframe, the window
 // of cfg.Segments complete segments, parts, the open segment and the hint.
 func TestPlaylistGolden(t *testing.T) {
 	t.Parallel()
@@ -17,15 +17,15 @@ func TestPlaylistGolden(t *testing.T) {
 	tr := videoTrack(20, 15)
 	p := h.ts.stream("cam").Publish([]media.Track{tr})
 	g := newGen(tr, 10, 10)
-	g.writeN(t, p, 1)
-	first := h.mustGet(t, "cam", "live.m3u8", 200) // starts the muxer: segment 0 is the one frame
+	g.writeN(t, p, 2)
+	first := h.mustGet(t, "cam", "live.m3u8", 200) // starts the muxer: segment 0 is the two frames
 	if want := "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"live/init-1.mp4\"\n" +
 		"#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05.000Z\n" +
-		"#EXT-X-PART:DURATION=0.040,URI=\"live/p0.0.mp4\",INDEPENDENT=YES\n#EXTINF:0.040,\nlive/s0.mp4\n" +
+		"#EXT-X-PART:DURATION=0.200,URI=\"live/p0.0.mp4\",INDEPENDENT=YES\n#EXTINF:0.200,\nlive/s0.mp4\n" +
 		"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"live/p1.0.mp4\"\n"; !hasSuffix(first, want) {
 		t.Errorf("first playlist:\n%s\nwant it to end with:\n%s", first, want)
 	}
-	g.writeN(t, p, 9+10*4+3)
+	g.writeN(t, p, 8+10*4+3)
 	got := h.mustGet(t, "cam", "live.m3u8", 200)
 	want := `#EXTM3U
 #EXT-X-VERSION:9
@@ -57,7 +57,7 @@ live/s5.mp4
 	if got != want {
 		t.Errorf("playlist:\n%s\nwant:\n%s", got, want)
 	}
-	// Segment 1 (frames 1-9) ended at the first keyframe, not the target
+	// Segment 1 (frames 2-9) ended at the first keyframe, not the target
 	// (segment 4 starts at 3 s); two segments past the window stay
 	// fetchable, older ones expire.
 	h.mustGet(t, "cam", "live/s1.mp4", 404)

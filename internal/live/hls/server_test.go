@@ -23,7 +23,7 @@ func started(t *testing.T, cfg Config) (*harness, *gen, *stream.Publisher) {
 	tr := videoTrack(20, 15)
 	p := h.ts.stream("cam").Publish([]media.Track{tr})
 	g := newGen(tr, 10, 10)
-	g.writeN(t, p, 1)
+	g.writeN(t, p, 2) // two frames: the kept GOP has a known duration
 	h.mustGet(t, "cam", "live.m3u8", 200)
 	return h, g, p
 }
@@ -249,7 +249,7 @@ func TestRunStopsEveryMuxer(t *testing.T) {
 func TestPublisherRestartStartsDiscontinuity(t *testing.T) {
 	t.Parallel()
 	h, g, p := started(t, testConfig())
-	g.writeN(t, p, 19)
+	g.writeN(t, p, 18)
 	p.Close()
 	tr2 := videoTrack(40, 30) // a new SPS: another picture size
 	p2 := h.ts.stream("cam").Publish([]media.Track{tr2})
@@ -446,7 +446,7 @@ func TestBlockingReloadPastLastPart(t *testing.T) {
 func TestClockJumpStartsDiscontinuity(t *testing.T) {
 	t.Parallel()
 	h, g, p := started(t, testConfig())
-	g.writeN(t, p, 14) // segment 1: frames 1-9, segment 2 open: 10-14
+	g.writeN(t, p, 13) // segment 1: frames 2-9, segment 2 open: 10-14
 	g.n = 3            // timestamps jump back; frames 3..9 are dropped until the keyframe
 	g.writeN(t, p, 7+12)
 	pl := h.mustGet(t, "cam", "live.m3u8", 200)
