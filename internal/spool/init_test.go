@@ -3,6 +3,9 @@ package spool
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +76,34 @@ func TestCorruptInit(t *testing.T) {
 		if _, _, err := s2.Read("cam", e.Seq); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("seq %d with a damaged init: %v, want ErrCorrupt", e.Seq, err)
 		}
+	}
+}
+
+// TestOrigin: a spool keeps its origin id across restarts; another spool
+// (a wiped data directory) gets another one; a damaged origin file is an
+// error, never a silently new identity.
+func TestOrigin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{Quota: 1 << 20})
+	a := s.Origin()
+	if len(a) != 32 {
+		t.Fatalf("origin %q, want 32 hex digits", a)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b := mustOpen(t, dir, Options{Quota: 1 << 20}).Origin(); b != a {
+		t.Fatalf("origin after restart %q, want %q", b, a)
+	}
+	if c := mustOpen(t, t.TempDir(), Options{Quota: 1 << 20}).Origin(); c == a {
+		t.Fatal("two spools share an origin")
+	}
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, originFile), []byte("not-an-id\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(bad, Options{Quota: 1 << 20}); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged origin: %v", err)
 	}
 }

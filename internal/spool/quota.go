@@ -3,12 +3,9 @@ package spool
 import (
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 )
-
-func crcOf(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
 // makeRoom drops the oldest files until need more bytes fit the quota. It
 // reports false when even an empty spool cannot hold them. s.mu held.
@@ -151,25 +148,30 @@ func (s *Spool) saveState(c *camState) error {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	tmp := filepath.Join(c.dir, stateFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
+	if err := writeSynced(tmp, b); err != nil {
 		return fmt.Errorf("write state: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("sync state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close state: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(c.dir, stateFile)); err != nil {
 		return fmt.Errorf("replace state: %w", err)
 	}
 	return syncDir(c.dir)
+}
+
+// writeSynced writes b to a new file at path and fsyncs it.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func loadState(dir string) (state, error) {

@@ -20,6 +20,7 @@ package spool
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,10 +101,11 @@ var (
 // Spool is the store-and-forward buffer. Its methods are safe for
 // concurrent use.
 type Spool struct {
-	dir  string
-	opts Options
-	log  *slog.Logger
-	lock *os.File
+	dir    string
+	opts   Options
+	log    *slog.Logger
+	lock   *os.File
+	origin string
 
 	syncMu sync.Mutex // serializes sync rounds
 
@@ -181,12 +184,57 @@ func Open(dir string, opts Options) (*Spool, error) {
 		cams: map[string]*camState{}, dirtyDirs: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	if s.origin, err = loadOrigin(dir); err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	}
 	if err := s.recover(); err != nil {
 		_ = lock.Close()
 		return nil, fmt.Errorf("recover spool %s: %w", dir, err)
 	}
 	go s.syncLoop()
 	return s, nil
+}
+
+// Origin is the spool's identity: a random id made when the spool was
+// created. Seqs are unique within an origin, so the hub keys what it
+// stored by (camera, origin, seq): a gateway whose spool was wiped starts
+// a new origin instead of reusing seqs the hub already holds.
+func (s *Spool) Origin() string { return s.origin }
+
+// originFile holds the spool's origin id.
+const originFile = "ORIGIN"
+
+// loadOrigin reads dir's origin id, creating it (durably) on first use.
+func loadOrigin(dir string) (string, error) {
+	path := filepath.Join(dir, originFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+			return "", fmt.Errorf("origin file %s is damaged (%d bytes)", path, len(b))
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read origin: %w", err)
+	}
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("make origin: %w", err)
+	}
+	id := hex.EncodeToString(raw[:])
+	tmp := path + ".tmp"
+	if err := writeSynced(tmp, []byte(id+"\n")); err != nil {
+		return "", fmt.Errorf("write origin: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write origin: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return "", fmt.Errorf("write origin: %w", err)
+	}
+	return id, nil
 }
 
 // Close syncs what was appended and stops the spool.
@@ -426,13 +474,6 @@ func (s *Spool) write(c *camState, e Entry, hour int64, f Fragment) error {
 	a.dirty = true
 	a.entries = append(a.entries, entryLoc{Entry: e, off: off})
 	return nil
-}
-
-func appendRecord(dst []byte, h header, body []byte) []byte {
-	h.Length = uint32(len(body))
-	h.BodyCRC = crcOf(body)
-	dst = appendHeader(dst, h)
-	return append(dst, body...)
 }
 
 // create starts a camera's new active file.
