@@ -175,7 +175,7 @@ type job struct {
 	end     time.Time
 	bytes   int64
 	gap     index.Gap
-	rec     *Recorder
+	queued  *atomic.Int64 // the camera's queued bytes (fragment jobs)
 }
 
 type jobKind int
@@ -194,11 +194,11 @@ func (w *Writer) submit(sh int, j job) bool {
 		return false
 	}
 	if j.kind == jobFragment {
-		if j.rec.queued.Load()+j.bytes > w.cfg.MaxQueuedBytes ||
+		if j.queued.Load()+j.bytes > w.cfg.MaxQueuedBytes ||
 			w.stats.QueuedBytes.Load()+j.bytes > w.cfg.MaxTotalQueuedBytes {
 			return false
 		}
-		j.rec.queued.Add(j.bytes)
+		j.queued.Add(j.bytes)
 		w.stats.QueuedBytes.Add(j.bytes)
 	}
 	return w.shards[sh].push(j)
@@ -223,7 +223,7 @@ func (w *Writer) do(j *job) {
 		w.open(j)
 	case jobFragment:
 		w.writeFragment(j)
-		j.rec.queued.Add(-j.bytes)
+		j.queued.Add(-j.bytes)
 		w.stats.QueuedBytes.Add(-j.bytes)
 	case jobClose:
 		w.closeSeg(j.seg)
