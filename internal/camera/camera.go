@@ -2,6 +2,10 @@
 // index it keeps one stream (fan-out), a recorder attached to it when the
 // camera records, and, when the camera has a source URL, a supervised pull
 // source. Adding, changing or removing one camera touches only that camera.
+//
+// A camera at a site with a gateway is remote: its gateway pulls and
+// records it, pushes its live video into the stream, and uploads its
+// recordings, so the hub runs neither a source nor a recorder for it.
 package camera
 
 import (
@@ -56,14 +60,16 @@ type Manager struct {
 	deps   Deps
 	events chan eventOp
 
-	mu   sync.Mutex
-	ctx  context.Context
-	wg   sync.WaitGroup
-	cams map[string]*cam
+	mu     sync.Mutex
+	ctx    context.Context
+	wg     sync.WaitGroup
+	cams   map[string]*cam
+	remote map[string]bool // sites whose cameras a gateway pulls
 }
 
 type cam struct {
 	conf    index.Camera
+	remote  bool
 	st      *stream.Stream
 	rec     *record.Recorder
 	watch   *watcher
@@ -122,7 +128,8 @@ func (m *Manager) CameraChanged(_ context.Context, c index.Camera) {
 		return
 	}
 	old := m.cams[c.ID]
-	if old != nil && old.conf.Source == c.Source && old.conf.Transport == c.Transport && old.conf.Record == c.Record {
+	if old != nil && old.conf.Source == c.Source && old.conf.Transport == c.Transport && old.conf.Record == c.Record &&
+		old.remote == m.remoteLocked(c) {
 		old.conf = c
 		return
 	}
@@ -142,11 +149,44 @@ func (m *Manager) CameraRemoved(_ context.Context, id string) {
 	}
 }
 
+// SetRemoteSites says which sites have a gateway: their cameras become
+// remote (no hub source or recorder; pushes accepted) and the others local
+// again. Only cameras whose side changes restart.
+func (m *Manager) SetRemoteSites(sites map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.remote = sites
+	if m.ctx == nil || m.ctx.Err() != nil {
+		return
+	}
+	for id, c := range m.cams {
+		if c.remote != m.remoteLocked(c.conf) {
+			m.stopLocked(c)
+			m.cams[id] = m.startLocked(c.conf)
+		}
+	}
+}
+
+// Remote reports whether camera id is pulled and recorded by its site's
+// gateway.
+func (m *Manager) Remote(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cams[id]
+	return c != nil && c.remote
+}
+
+func (m *Manager) remoteLocked(c index.Camera) bool { return c.Site != "" && m.remote[c.Site] }
+
 func (m *Manager) startLocked(conf index.Camera) *cam {
 	log := m.deps.Log.With("camera", conf.ID)
-	c := &cam{conf: conf, st: stream.New(conf.ID, stream.Options{})}
+	c := &cam{conf: conf, st: stream.New(conf.ID, stream.Options{}), remote: m.remoteLocked(conf)}
 	c.watch = &watcher{m: m, camera: conf.ID, site: conf.Site}
 	c.st.AddReader(c.watch)
+	if c.remote {
+		log.Info("camera is at a gateway's site: the gateway pulls and records it")
+		return c
+	}
 	if conf.Record && m.deps.Writer != nil {
 		c.rec = m.deps.Writer.NewRecorder(conf.ID, log.With("component", "record"))
 		if end, ok := m.lastEnd(conf.ID); ok {
@@ -220,7 +260,7 @@ func (m *Manager) PushStream(id string) (*stream.Stream, error) {
 	if c == nil {
 		return nil, fmt.Errorf("push to %q: %w", id, ErrUnknownCamera)
 	}
-	if c.conf.Source != "" {
+	if c.conf.Source != "" && !c.remote {
 		return nil, fmt.Errorf("push to %q: %w", id, ErrPulled)
 	}
 	return c.st, nil

@@ -167,3 +167,38 @@ func TestManagerReconnectsAndReportsEvents(t *testing.T) {
 		t.Fatalf("events %v, ended %v", types, idx.ended)
 	}
 }
+
+// TestRemoteSites: a camera at a site with a gateway is not pulled by the
+// hub and accepts the gateway's push; when the site loses its gateway the
+// hub pulls it again. Cameras of other sites are untouched.
+func TestRemoteSites(t *testing.T) {
+	idx := &fakeIndex{cams: []index.Camera{
+		{ID: "gate", Site: "north", Source: "rtsp://site-local/gate"},
+		{ID: "lobby", Site: "south", Source: "rtsp://h/lobby"},
+	}}
+	m, runs, stop := newManager(t, idx, time.Hour, false)
+	defer stop()
+	waitFor(t, "both pulled", func() bool { return runs.Load() == 2 })
+	m.SetRemoteSites(map[string]bool{"north": true})
+	if !m.Remote("gate") || m.Remote("lobby") {
+		t.Fatalf("remote: gate %v, lobby %v", m.Remote("gate"), m.Remote("lobby"))
+	}
+	if st, err := m.PushStream("gate"); err != nil || st == nil {
+		t.Fatalf("gateway push to a remote camera: %v", err)
+	}
+	if _, err := m.PushStream("lobby"); !errors.Is(err, ErrPulled) {
+		t.Fatalf("push to a pulled camera: %v", err)
+	}
+	if s := m.Status("gate"); s.State != StateOffline || s.Error == "" {
+		t.Fatalf("remote camera without a push: %+v, want offline with why", s)
+	}
+	time.Sleep(50 * time.Millisecond) // a source wrongly restarted would have run by now
+	if runs.Load() != 2 {
+		t.Fatalf("%d source runs, want 2 (no hub pull of a remote camera, lobby untouched)", runs.Load())
+	}
+	m.SetRemoteSites(nil)
+	waitFor(t, "gate pulled again", func() bool { return runs.Load() == 3 && m.Status("gate").State == StateOnline })
+	if m.Remote("gate") {
+		t.Fatal("still remote")
+	}
+}

@@ -5,7 +5,7 @@ import "time"
 // Status states.
 const (
 	StateOnline  = "online"
-	StateOffline = "offline" // has a source that is not delivering
+	StateOffline = "offline" // has a source (or a gateway) that is not delivering
 	StateWaiting = "waiting" // no source: waiting for a push
 	StateUnknown = "unknown"
 )
@@ -51,6 +51,13 @@ func (m *Manager) Status(id string) Status {
 		s.Error = c.srcErr.Error()
 	}
 	c.srcMu.Unlock()
+	if c.remote {
+		// the gateway records it (uploads its fragments); live needs its push
+		s.Recording = c.conf.Record
+		if !st.Publishing {
+			s.Error = "no live push from the site's gateway"
+		}
+	}
 	return s
 }
 
