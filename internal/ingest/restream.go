@@ -9,6 +9,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 
 	"github.com/vigil-video/vigil/internal/media"
+	"github.com/vigil-video/vigil/internal/repacket"
 	"github.com/vigil-video/vigil/internal/stream"
 )
 
@@ -30,7 +31,7 @@ type restreamer struct {
 	mu      sync.Mutex
 	ss      *gortsplib.ServerStream
 	tracks  []media.Track
-	outs    []*trackOut // per track; nil for tracks not served
+	outs    []*repacket.Track // per track; nil for tracks not served
 	readers int
 	started bool
 }
@@ -160,24 +161,10 @@ func (rs *restreamer) rebuild(tracks []media.Track) {
 
 // describe builds the session description and packetisers of tracks;
 // nil when no track can be served.
-func (rs *restreamer) describe(tracks []media.Track) (*description.Session, []*trackOut) {
-	desc := &description.Session{}
-	outs := make([]*trackOut, len(tracks))
-	for i, t := range tracks {
-		out, err := newTrackOut(t, len(desc.Medias))
-		if err != nil {
-			rs.log.Warn("track not re-streamed", "track", i, "codec", t.Codec.String(), "error", err.Error())
-			continue
-		}
-		if out != nil {
-			outs[i] = out
-			desc.Medias = append(desc.Medias, out.medi)
-		}
-	}
-	if len(desc.Medias) == 0 {
-		return nil, nil
-	}
-	return desc, outs
+func (rs *restreamer) describe(tracks []media.Track) (*description.Session, []*repacket.Track) {
+	return repacket.Describe(tracks, func(i int, err error) {
+		rs.log.Warn("track not re-streamed", "track", i, "codec", tracks[i].Codec.String(), "error", err.Error())
+	})
 }
 
 // write sends one unit to the reader.
@@ -188,13 +175,12 @@ func (rs *restreamer) write(au *media.AccessUnit) {
 		return
 	}
 	out := rs.outs[au.Track]
-	pkts, err := out.encode(au)
+	pkts, err := out.Encode(au)
 	if err != nil {
 		return
 	}
 	for _, p := range pkts {
-		p.Timestamp += uint32(au.PTS)
-		_ = rs.ss.WritePacketRTPWithNTP(out.medi, p, au.Wall)
+		_ = rs.ss.WritePacketRTPWithNTP(out.Media, p, au.Wall)
 	}
 }
 
