@@ -88,6 +88,13 @@ type Segment struct {
 	InitSize  int64  // length of ftyp+moov at the file's start
 	Codecs    string // e.g. "h264,aac"
 	Fragments []Fragment
+	// Origin is the id of the gateway spool the segment's fragments were
+	// uploaded from; empty for footage the hub recorded itself.
+	Origin string
+	// FirstSeq is the spool sequence number of the segment's first
+	// fragment (0 when Origin is empty); its fragments have the
+	// consecutive numbers FirstSeq, FirstSeq+1, ...
+	FirstSeq uint64
 }
 
 // SegmentUpdate appends durable progress to an open segment.
@@ -181,7 +188,8 @@ type Cameras interface {
 type Segments interface {
 	// AddSegment inserts a new segment (usually SegmentOpen; a zero State
 	// means SegmentOpen) and returns its id. ErrConflict when another row
-	// has the same Path: two rows must never own one blob.
+	// has the same Path: two rows must never own one blob. A segment with
+	// an Origin must have a FirstSeq >= 1 (ErrInvalid).
 	AddSegment(ctx context.Context, s Segment) (int64, error)
 	// CommitSegments applies updates atomically (one transaction), durable
 	// when it returns. Every update must name an existing SegmentOpen row:
@@ -198,8 +206,15 @@ type Segments interface {
 	// fragments (for recovery).
 	OpenSegments(ctx context.Context) ([]Segment, error)
 	// ReplaceSegment overwrites a segment's End, Bytes, State and
-	// Fragments, in any state (used by crash recovery); ErrNotFound.
+	// Fragments, in any state (used by crash recovery); ErrNotFound. It
+	// keeps the stored Origin and FirstSeq.
 	ReplaceSegment(ctx context.Context, s Segment) error
+	// LastImported returns the highest fragment sequence number stored for
+	// camera from the spool origin (FirstSeq + len(Fragments) - 1 over the
+	// camera's segments with that Origin, in any state) and the End of the
+	// segment holding it; 0 and the zero time when there is none. It is an
+	// index lookup (it runs per upload). An empty origin is ErrInvalid.
+	LastImported(ctx context.Context, camera, origin string) (seq uint64, end time.Time, err error)
 	// SegmentsBefore returns up to limit segments of every camera (any
 	// state) with Start before t, oldest first (by Start, then id),
 	// without fragments. A limit <= 0 means no limit.
@@ -218,6 +233,10 @@ type Segments interface {
 
 	// AddGap records an explicit gap.
 	AddGap(ctx context.Context, g Gap) (int64, error)
+	// SetPendingGap replaces the camera's one GapPending gap (footage held
+	// at a site, not uploaded yet) with [start, end); start >= end removes
+	// it. Gaps returns it like any other gap.
+	SetPendingGap(ctx context.Context, camera string, start, end time.Time) error
 	// Gaps returns the camera's explicit gaps overlapping [from, to),
 	// ordered by Start.
 	Gaps(ctx context.Context, camera string, from, to time.Time) ([]Gap, error)

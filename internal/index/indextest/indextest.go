@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 		{"OpenSegments", testOpenSegments},
 		{"TotalBytes", testTotalBytes},
 		{"Gaps", testGaps},
+		{"ImportedSegments", testImportedSegments},
+		{"LastImported", testLastImported},
+		{"PendingGap", testPendingGap},
 		{"Events", testEvents},
 		{"EventFilters", testEventFilters},
 		{"EventPagination", testEventPagination},
@@ -111,9 +114,9 @@ func sameTime(t *testing.T, got, want time.Time, what string) {
 // segString renders a segment for comparison; times as unix microseconds.
 func segString(s index.Segment) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "id=%d cam=%s [%d,%d) bytes=%d path=%s state=%d init=%d codecs=%s frags=[",
+	fmt.Fprintf(&b, "id=%d cam=%s [%d,%d) bytes=%d path=%s state=%d init=%d codecs=%s origin=%q seq=%d frags=[",
 		s.ID, s.Camera, s.Start.UnixMicro(), s.End.UnixMicro(), s.Bytes, s.Path, s.State,
-		s.InitSize, s.Codecs)
+		s.InitSize, s.Codecs, s.Origin, s.FirstSeq)
 	for _, f := range s.Fragments {
 		fmt.Fprintf(&b, "{%d %v %v}", f.Offset, f.Start, f.Key)
 	}

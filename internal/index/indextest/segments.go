@@ -22,6 +22,11 @@ func testSegmentAddGet(t *testing.T, open Opener) {
 			Bytes: 10, Path: "cam1/c.mp4", State: index.SegmentOpen,
 			Fragments: []index.Fragment{{Offset: 1, Start: 0, Key: true}, {Offset: 5, Start: 1500 * time.Microsecond},
 				{Offset: 5 << 40, Start: 48 * time.Hour, Key: true}}}, nil},
+		{"Imported", index.Segment{Camera: "cam1", Start: at(2 * time.Hour), End: at(2*time.Hour + 3*time.Second),
+			Bytes: 3700, Path: "cam1/d.mp4", State: index.SegmentOpen, InitSize: 700, Codecs: "h264",
+			Fragments: frags(3, 700, 0), Origin: "spool-1", FirstSeq: 41}, nil},
+		{"ImportedWithoutSeq", index.Segment{Camera: "cam1", Path: "cam1/e.mp4", State: index.SegmentOpen,
+			Origin: "spool-1"}, index.ErrInvalid},
 		{"EmptyCamera", index.Segment{Path: "x.mp4", State: index.SegmentOpen}, index.ErrInvalid},
 		{"EmptyPath", index.Segment{Camera: "cam1", State: index.SegmentOpen}, index.ErrInvalid},
 	}

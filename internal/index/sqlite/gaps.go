@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -24,6 +25,31 @@ func (s *Store) AddGap(ctx context.Context, g index.Gap) (int64, error) {
 		return 0, fmt.Errorf("add gap: %w", err)
 	}
 	return id, nil
+}
+
+// SetPendingGap implements index.Segments: in one transaction it removes
+// the camera's GapPending gaps and, when start < end, adds [start, end).
+func (s *Store) SetPendingGap(ctx context.Context, camera string, start, end time.Time) error {
+	if camera == "" {
+		return fmt.Errorf("set pending gap: %w", invalidErr("empty camera"))
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM gaps WHERE camera = ? AND state = ?`,
+			camera, string(index.GapPending)); err != nil {
+			return err
+		}
+		if !start.Before(end) {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO gaps (camera, start_us, end_us, state, reason) VALUES (?, ?, ?, ?, ?)`,
+			camera, micros(start), micros(end), string(index.GapPending), "held_at_site")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set pending gap: %w", err)
+	}
+	return nil
 }
 
 // Gaps implements index.Segments: gaps with Start < to and End > from,

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,10 +11,10 @@ import (
 )
 
 // segmentColumns are the columns scanSegment reads, fragments last.
-const segmentColumns = `id, camera, start_us, end_us, bytes, path, state, init_size, codecs, fragments`
+const segmentColumns = `id, camera, start_us, end_us, bytes, path, state, init_size, codecs, origin, first_seq, fragments`
 
 // segmentColumnsNoFrags selects an empty blob in place of the fragments.
-const segmentColumnsNoFrags = `id, camera, start_us, end_us, bytes, path, state, init_size, codecs, x''`
+const segmentColumnsNoFrags = `id, camera, start_us, end_us, bytes, path, state, init_size, codecs, origin, first_seq, x''`
 
 // GetSegment implements index.Segments; it returns segments in any state.
 func (s *Store) GetSegment(ctx context.Context, id int64) (index.Segment, error) {
@@ -123,6 +125,29 @@ func (s *Store) AllSegmentPaths(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
+// lastImportedQuery walks segments_origin_seq from its top: the literal
+// origin != ” lets SQLite use the partial index.
+const lastImportedQuery = `SELECT last_seq, end_us FROM segments
+	WHERE camera = ? AND origin = ? AND origin != '' AND last_seq > 0
+	ORDER BY last_seq DESC LIMIT 1`
+
+// LastImported implements index.Segments with one step down the partial
+// index segments_origin_seq (camera, origin, last_seq).
+func (s *Store) LastImported(ctx context.Context, camera, origin string) (uint64, time.Time, error) {
+	if origin == "" {
+		return 0, time.Time{}, fmt.Errorf("last imported: %w", invalidErr("empty origin"))
+	}
+	var seq, end int64
+	err := s.read.QueryRowContext(ctx, lastImportedQuery, camera, origin).Scan(&seq, &end)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("last imported: %w", err)
+	}
+	return uint64(seq), fromMicros(end), nil
+}
+
 // TotalBytes implements index.Segments. It reads the running total that
 // triggers keep in segment_stats, so it costs no table scan.
 func (s *Store) TotalBytes(ctx context.Context) (int64, error) {
@@ -138,11 +163,13 @@ func scanSegment(r scanner) (index.Segment, error) {
 	var seg index.Segment
 	var start, end int64
 	var frags []byte
+	var firstSeq int64
 	err := r.Scan(&seg.ID, &seg.Camera, &start, &end, &seg.Bytes, &seg.Path,
-		&seg.State, &seg.InitSize, &seg.Codecs, &frags)
+		&seg.State, &seg.InitSize, &seg.Codecs, &seg.Origin, &firstSeq, &frags)
 	if err != nil {
 		return index.Segment{}, err
 	}
+	seg.FirstSeq = uint64(firstSeq)
 	seg.Start, seg.End = fromMicros(start), fromMicros(end)
 	if seg.Fragments, err = decodeFragments(frags); err != nil {
 		return index.Segment{}, fmt.Errorf("segment %d: %w", seg.ID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/vigil-video/vigil/internal/index"
@@ -27,10 +28,11 @@ func (s *Store) AddSegment(ctx context.Context, seg index.Segment) (int64, error
 		return 0, fmt.Errorf("add segment: %w", invalidErr(err.Error()))
 	}
 	res, err := s.write.ExecContext(ctx, `INSERT INTO segments
-		(camera, start_us, end_us, bytes, path, state, init_size, codecs, fragments)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(camera, start_us, end_us, bytes, path, state, init_size, codecs, origin, first_seq, last_seq, fragments)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seg.Camera, micros(seg.Start), micros(seg.End), seg.Bytes, seg.Path,
-		seg.State, seg.InitSize, seg.Codecs, frags)
+		seg.State, seg.InitSize, seg.Codecs, seg.Origin, int64(seg.FirstSeq),
+		lastSeq(seg.Origin, int64(seg.FirstSeq), len(seg.Fragments)), frags)
 	if isUnique(err) {
 		return 0, fmt.Errorf("add segment: %w", conflictErr("segment path "+seg.Path))
 	}
@@ -52,8 +54,19 @@ func validSegment(seg index.Segment) error {
 		return invalidErr("empty path")
 	case seg.State < index.SegmentOpen || seg.State > index.SegmentDeleting:
 		return invalidErr(fmt.Sprintf("state %d", seg.State))
+	case seg.Origin != "" && (seg.FirstSeq == 0 || seg.FirstSeq > math.MaxInt64/2):
+		return invalidErr(fmt.Sprintf("first seq %d of an imported segment", seg.FirstSeq))
 	}
 	return nil
+}
+
+// lastSeq is the segments.last_seq column: the sequence number of an
+// imported segment's last fragment, 0 for hub footage or no fragments.
+func lastSeq(origin string, firstSeq int64, frags int) int64 {
+	if origin == "" || frags == 0 {
+		return 0
+	}
+	return firstSeq + int64(frags) - 1
 }
 
 // CommitSegments implements index.Segments. Every update must name an
@@ -89,12 +102,12 @@ type committer struct {
 }
 
 func newCommitter(ctx context.Context, tx *sql.Tx) (*committer, error) {
-	get, err := tx.PrepareContext(ctx, `SELECT state, fragments FROM segments WHERE id = ?`)
+	get, err := tx.PrepareContext(ctx, `SELECT state, origin, first_seq, fragments FROM segments WHERE id = ?`)
 	if err != nil {
 		return nil, err
 	}
 	set, err := tx.PrepareContext(ctx,
-		`UPDATE segments SET end_us = ?, bytes = ?, state = ?, fragments = ? WHERE id = ?`)
+		`UPDATE segments SET end_us = ?, bytes = ?, state = ?, fragments = ?, last_seq = ? WHERE id = ?`)
 	if err != nil {
 		get.Close()
 		return nil, err
@@ -109,17 +122,23 @@ func (c *committer) close() {
 
 func (c *committer) apply(ctx context.Context, up index.SegmentUpdate) error {
 	var state index.SegmentState
+	var origin string
+	var firstSeq int64
 	var frags []byte
-	err := c.get.QueryRowContext(ctx, up.ID).Scan(&state, &frags)
+	err := c.get.QueryRowContext(ctx, up.ID).Scan(&state, &origin, &firstSeq, &frags)
 	if err != nil {
 		return notFound(err, fmt.Sprint("segment ", up.ID))
 	}
 	if state != index.SegmentOpen {
 		return conflictErr(fmt.Sprintf("segment %d is not open", up.ID))
 	}
-	prev, err := lastFragment(frags)
+	have, err := decodeFragments(frags)
 	if err != nil {
 		return fmt.Errorf("segment %d: %w", up.ID, err)
+	}
+	var prev index.Fragment
+	if len(have) > 0 {
+		prev = have[len(have)-1]
 	}
 	if frags, err = appendFragments(frags, prev, up.Fragments); err != nil {
 		return fmt.Errorf("segment %d: %w", up.ID, invalidErr(err.Error()))
@@ -127,7 +146,8 @@ func (c *committer) apply(ctx context.Context, up index.SegmentUpdate) error {
 	if up.Close {
 		state = index.SegmentClosed
 	}
-	_, err = c.set.ExecContext(ctx, micros(up.End), up.Bytes, state, frags, up.ID)
+	_, err = c.set.ExecContext(ctx, micros(up.End), up.Bytes, state, frags,
+		lastSeq(origin, firstSeq, len(have)+len(up.Fragments)), up.ID)
 	return err
 }
 
@@ -140,9 +160,12 @@ func (s *Store) ReplaceSegment(ctx context.Context, seg index.Segment) error {
 	if seg.State < index.SegmentOpen || seg.State > index.SegmentDeleting {
 		return fmt.Errorf("replace segment: %w", invalidErr(fmt.Sprintf("state %d", seg.State)))
 	}
+	// origin and first_seq stay; last_seq follows the new fragment count.
 	res, err := s.write.ExecContext(ctx,
-		`UPDATE segments SET end_us = ?, bytes = ?, state = ?, fragments = ? WHERE id = ?`,
-		micros(seg.End), seg.Bytes, seg.State, frags, seg.ID)
+		`UPDATE segments SET end_us = ?1, bytes = ?2, state = ?3, fragments = ?4,
+			last_seq = CASE WHEN origin != '' AND ?6 > 0 THEN first_seq + ?6 - 1 ELSE 0 END
+		WHERE id = ?5`,
+		micros(seg.End), seg.Bytes, seg.State, frags, seg.ID, len(seg.Fragments))
 	if err := rowsAffectedOrNotFound(res, err); err != nil {
 		return fmt.Errorf("replace segment: %w", notFound(err, fmt.Sprint("segment ", seg.ID)))
 	}

@@ -52,8 +52,8 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 			t.Fatalf("open %d: %v", i, err)
 		}
 		v, err := SchemaVersion(ctx, s.DB(), "index")
-		if err != nil || v != 2 {
-			t.Errorf("schema version = %d, %v; want 2", v, err)
+		if err != nil || v != 3 {
+			t.Errorf("schema version = %d, %v; want 3", v, err)
 		}
 		if i == 0 {
 			if _, err := s.CreateSite(ctx, siteFixture()); err != nil {
@@ -150,6 +150,7 @@ func TestQueryPlans(t *testing.T) {
 			AND end_us > ?2 AND state != 3 ORDER BY start_us, id`, 3, "segments_camera_start (camera=? AND start_us>? AND start_us<?)"},
 		{`SELECT id FROM segments WHERE start_us < ?1 ORDER BY start_us, id LIMIT 10`, 1, "segments_start"},
 		{`SELECT id FROM segments WHERE state = 1 ORDER BY id`, 0, "segments_open"},
+		{lastImportedQuery, 2, "segments_origin_seq (camera=? AND origin=? AND last_seq>?)"},
 		{`SELECT id FROM events WHERE camera = ? ORDER BY start_us DESC, id DESC LIMIT 10`, 1, "events_camera_start"},
 		{`SELECT id FROM events ORDER BY start_us DESC, id DESC LIMIT 10`, 0, "events_start"},
 	}
@@ -182,4 +183,40 @@ func explain(ctx context.Context, t *testing.T, db *sql.DB, q string, nargs int)
 		b.WriteString(detail + "\n")
 	}
 	return b.String()
+}
+
+// TestMigrateKeepsSegments: rows written before migration 3 read back as
+// hub footage (no origin) and LastImported finds nothing.
+func TestMigrateKeepsSegments(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "index.db")
+	raw, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := indexMigrations()
+	if err != nil || len(ms) < 3 {
+		t.Fatalf("migrations: %d, %v", len(ms), err)
+	}
+	if err := Migrate(ctx, raw, "index", ms[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `INSERT INTO segments
+		(camera, start_us, end_us, bytes, path, state, init_size, codecs, fragments)
+		VALUES ('cam1', 1, 2, 3, 'cam1/a.mp4', 2, 1, 'h264', x'01020000')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	segs, err := s.SegmentsBefore(ctx, fromMicros(10), 0)
+	if err != nil || len(segs) != 1 || segs[0].Origin != "" || segs[0].FirstSeq != 0 || segs[0].Path != "cam1/a.mp4" {
+		t.Fatalf("segments after migration: %+v, %v", segs, err)
+	}
+	if seq, _, err := s.LastImported(ctx, "cam1", "o1"); err != nil || seq != 0 {
+		t.Fatalf("last imported = %d, %v", seq, err)
+	}
 }
