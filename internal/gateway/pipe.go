@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vigil-video/vigil/internal/record"
+	"github.com/vigil-video/vigil/internal/source/rtsp"
+	"github.com/vigil-video/vigil/internal/stream"
+	"github.com/vigil-video/vigil/internal/supervise"
+)
+
+// camPipe is one camera's pipeline: pull (source under supervise) into a
+// stream; a fragmenter on the stream feeding the spool writer; the live
+// push; the uploader. All its goroutines end when it is stopped.
+type camPipe struct {
+	spec   camSpec
+	st     *stream.Stream
+	src    *rtsp.Source
+	live   atomic.Bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
+	ctx, cancel := context.WithCancel(ctx)
+	id := spec.cam.ID
+	log := g.log.With("camera", id)
+	p := &camPipe{spec: spec, cancel: cancel, done: make(chan struct{}), st: stream.New(id, stream.Options{})}
+	transport := spec.cam.Transport
+	if transport == "auto" {
+		transport = rtsp.TransportAuto
+	}
+	p.src = rtsp.New(rtsp.Config{URL: spec.cam.Source, Transport: transport}, p.st, log)
+	if spec.cam.Record {
+		p.st.AddReader(record.NewFragmenter(id, g.cfg.Record, func(f record.Fragment) { g.enqueue(id, f) }, log))
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = supervise.Run(ctx, log, "source", supervise.Options{Backoff: g.cfg.SourceBackoff}, p.src.Run)
+	})
+	if spec.push != "" && g.cfg.Push != nil {
+		target := PushTarget{URL: spec.push, User: g.id.Gateway, Pass: g.id.Credential}
+		if strings.HasPrefix(spec.push, "rtsps://") {
+			target.TLS = g.id.TLS()
+		}
+		opts := supervise.Options{Backoff: g.cfg.PushBackoff, OnState: func(s supervise.State) { p.live.Store(s.Running) }}
+		wg.Go(func() {
+			_ = supervise.Run(ctx, log, "push", opts, func(ctx context.Context) error { return g.cfg.Push(ctx, p.st, target) })
+		})
+	}
+	if spec.cam.Record {
+		wg.Go(func() {
+			_ = supervise.Run(ctx, log, "upload", supervise.Options{Backoff: g.cfg.UploadBackoff},
+				func(ctx context.Context) error { return g.upload(ctx, id, log) })
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// stop stops the pipeline and waits for it.
+func (p *camPipe) stop() {
+	p.cancel()
+	<-p.done
+}

@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/vigil-video/vigil/internal/spool"
+	"github.com/vigil-video/vigil/internal/uplink"
+)
+
+// errUploadDone ends an upload stream's writer once the request is over.
+var errUploadDone = errors.New("upload finished")
+
+// upload sends a camera's spooled fragments to the hub in seq order until
+// ctx ends or the uplink fails (the supervisor then retries, resuming from
+// the hub's progress). A fragment is acknowledged in the spool (and so
+// freed) only after the hub said it holds it durably.
+func (g *Gateway) upload(ctx context.Context, camera string, log *slog.Logger) error {
+	origin := g.spool.Origin()
+	p, err := g.client.Progress(ctx, camera, origin)
+	if err != nil {
+		return g.uplinkErr(ctx, err, log)
+	}
+	last := p.LastSeq
+	if err := g.ack(camera, last); err != nil {
+		return err
+	}
+	sig := g.signal(camera)
+	var timedFor uint64
+	for {
+		entries, err := g.spool.Pending(camera, last, batchFragments)
+		if err != nil {
+			return fmt.Errorf("list pending fragments of %s: %w", camera, err)
+		}
+		if len(entries) == 0 {
+			if !g.wait(ctx, sig, last, &timedFor) {
+				return nil
+			}
+			continue
+		}
+		batch := cutBatch(entries)
+		sent, p, err := g.send(ctx, camera, origin, batch, log)
+		if err != nil {
+			return g.uplinkErr(ctx, err, log)
+		}
+		if sent > 0 && p.LastSeq < sent {
+			return fmt.Errorf("upload %s: hub holds up to seq %d after a stream ending at %d", camera, p.LastSeq, sent)
+		}
+		if err := g.ack(camera, p.LastSeq); err != nil {
+			return err
+		}
+		last = max(batch[len(batch)-1].Seq, p.LastSeq)
+	}
+}
+
+// wait blocks until a fragment of the camera is appended. When fragments
+// were appended that are not durable (listed) yet, it also wakes after
+// one spool sync interval, once per appended seq: no busy polling.
+func (g *Gateway) wait(ctx context.Context, sig *camSignal, last uint64, timedFor *uint64) bool {
+	var timeout <-chan time.Time
+	if a := sig.appended.Load(); a > last && a != *timedFor {
+		*timedFor = a
+		t := time.NewTimer(g.cfg.SpoolSync + 20*time.Millisecond)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-sig.ch:
+	case <-timeout:
+	}
+	return true
+}
+
+// cutBatch bounds a batch to batchBytes (at least one entry).
+func cutBatch(entries []spool.Entry) []spool.Entry {
+	size := 0
+	for i, e := range entries {
+		size += e.Size
+		if i > 0 && size > batchBytes {
+			return entries[:i]
+		}
+	}
+	return entries
+}
+
+// ack frees what the hub holds and forgets the lost ranges it was told of.
+func (g *Gateway) ack(camera string, upTo uint64) error {
+	if upTo == 0 {
+		return nil
+	}
+	if err := g.spool.Ack(camera, upTo); err != nil {
+		return fmt.Errorf("acknowledge %s up to %d: %w", camera, upTo, err)
+	}
+	if err := g.spool.ForgetDropped(camera, upTo); err != nil {
+		return fmt.Errorf("acknowledge %s up to %d: %w", camera, upTo, err)
+	}
+	return nil
+}
+
+// uplinkErr pauses RevokedRetry after a refused credential (the
+// supervisor's backoff covers other failures) and returns err.
+func (g *Gateway) uplinkErr(ctx context.Context, err error, log *slog.Logger) error {
+	if errors.Is(err, ErrCredentialRefused) {
+		log.Error("the hub refused the gateway's credential; recording goes on locally, retrying slowly", "retry", g.cfg.RevokedRetry)
+		t := time.NewTimer(g.cfg.RevokedRetry)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// send posts one batch as a fragment stream built while it is sent
+// (io.Pipe: memory stays bounded by one fragment), under the shared rate
+// cap. It returns the last seq it put in the stream (0: none) and the hub's
+// answer. Corrupt or already freed fragments are skipped: the hub records
+// the hole.
+func (g *Gateway) send(ctx context.Context, camera, origin string, batch []spool.Entry, log *slog.Logger) (uint64, uplink.Progress, error) {
+	if !hasSendable(batch) {
+		return 0, uplink.Progress{}, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	var sent atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := &rateWriter{ctx: ctx, w: pw, lim: g.limiter, count: &g.uploaded}
+		pw.CloseWithError(g.encode(uplink.NewEncoder(w), camera, batch, &sent, log))
+	}()
+	p, err := g.client.Upload(ctx, camera, origin, pr)
+	cancel()
+	pr.CloseWithError(errUploadDone)
+	<-done
+	return sent.Load(), p, err
+}
+
+func hasSendable(batch []spool.Entry) bool {
+	for _, e := range batch {
+		if !e.Corrupt {
+			return true
+		}
+	}
+	return false
+}
+
+// encode writes the batch's fragments to enc.
+func (g *Gateway) encode(enc *uplink.Encoder, camera string, batch []spool.Entry, sent *atomic.Uint64, log *slog.Logger) error {
+	for _, e := range batch {
+		if e.Corrupt {
+			log.Warn("skipping a corrupt spooled fragment", "seq", e.Seq, "start", e.Start)
+			continue
+		}
+		init, data, err := g.spool.Read(camera, e.Seq)
+		if errors.Is(err, spool.ErrCorrupt) || errors.Is(err, spool.ErrNotFound) {
+			log.Warn("skipping an unreadable spooled fragment", "seq", e.Seq, "err", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := enc.Write(uplink.Fragment{Seq: e.Seq, Init: init, Data: data, Start: e.Start,
+			Duration: e.Duration, Key: e.Key}); err != nil {
+			return err
+		}
+		sent.Store(e.Seq)
+	}
+	return nil
+}
+
+// rateWriter writes in chunks of rateChunk, each waiting for its bytes
+// from the shared token bucket (nil: no cap), and counts what it wrote.
+type rateWriter struct {
+	ctx   context.Context
+	w     io.Writer
+	lim   *rate.Limiter
+	count *atomic.Int64
+}
+
+func (r *rateWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), rateChunk)
+		if r.lim != nil {
+			if err := r.lim.WaitN(r.ctx, n); err != nil {
+				return written, err
+			}
+		}
+		m, err := r.w.Write(p[:n])
+		written += m
+		r.count.Add(int64(m))
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}

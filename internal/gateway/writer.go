@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/vigil-video/vigil/internal/record"
+	"github.com/vigil-video/vigil/internal/spool"
+)
+
+// spoolJob is one fragment waiting for the spool writer.
+type spoolJob struct {
+	camera string
+	f      record.Fragment
+}
+
+// camSignal wakes a camera's uploader when the writer appended a fragment.
+type camSignal struct {
+	ch       chan struct{} // capacity 1
+	appended atomic.Uint64 // last seq appended
+}
+
+// signal returns the camera's signal, creating it (one per camera id,
+// kept for the gateway's life).
+func (g *Gateway) signal(camera string) *camSignal {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s, ok := g.signals[camera]
+	if !ok {
+		s = &camSignal{ch: make(chan struct{}, 1)}
+		g.signals[camera] = s
+	}
+	return s
+}
+
+// enqueue hands a fragment to the spool writer. It runs on the camera's
+// publisher goroutine and never blocks: a full queue drops the fragment
+// and counts it (the status loop logs drops).
+func (g *Gateway) enqueue(camera string, f record.Fragment) {
+	n := int64(len(f.Data))
+	if g.queued.Add(n) > g.cfg.QueueBytes {
+		g.queued.Add(-n)
+		g.queueDrops.Add(1)
+		return
+	}
+	select {
+	case g.queue <- spoolJob{camera: camera, f: f}:
+	default:
+		g.queued.Add(-n)
+		g.queueDrops.Add(1)
+	}
+}
+
+// writeLoop appends queued fragments to the spool (disk I/O, off the
+// cameras' goroutines). When ctx ends it drains what is queued and returns.
+func (g *Gateway) writeLoop(ctx context.Context) {
+	for {
+		select {
+		case j := <-g.queue:
+			g.write(j)
+		case <-ctx.Done():
+			for {
+				select {
+				case j := <-g.queue:
+					g.write(j)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (g *Gateway) write(j spoolJob) {
+	g.queued.Add(-int64(len(j.f.Data)))
+	seq, err := g.spool.Append(j.camera, spool.Fragment{Start: j.f.Start, Duration: j.f.Duration, Key: j.f.Key,
+		Init: j.f.Init, Data: j.f.Data})
+	if err != nil {
+		if g.appendFails.Add(1) == 1 {
+			g.log.Error("cannot spool a fragment", "camera", j.camera, "err", err)
+		}
+		return
+	}
+	s := g.signal(j.camera)
+	s.appended.Store(seq)
+	select {
+	case s.ch <- struct{}{}:
+	default:
+	}
+}
