@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/vigil-video/vigil/internal/api"
 )
@@ -17,18 +18,28 @@ const maxBody = 64 << 10
 // failure it has answered (400, 413 or 415) and returns false. Messages
 // never echo the body (it may hold a token).
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) bool {
+	return decodeJSON(w, r, dst, maxBody, true)
+}
+
+// decodeJSON reads one JSON object of at most limit bytes into dst; strict
+// refuses unknown fields. On failure it has answered (400, 413 or 415) and
+// returns false.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64, strict bool) bool {
+	tooLarge := "body larger than " + strconv.FormatInt(limit, 10) + " bytes"
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			api.WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 			return false
 		}
 	}
-	if r.ContentLength > maxBody {
-		api.WriteError(w, http.StatusRequestEntityTooLarge, "body larger than 65536 bytes")
+	if r.ContentLength > limit {
+		api.WriteError(w, http.StatusRequestEntityTooLarge, tooLarge)
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	err := dec.Decode(dst)
 	if err == nil {
 		if err2 := dec.Decode(&struct{}{}); !errors.Is(err2, io.EOF) {
@@ -43,7 +54,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) bool {
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		api.WriteError(w, http.StatusRequestEntityTooLarge, "body larger than 65536 bytes")
+		api.WriteError(w, http.StatusRequestEntityTooLarge, tooLarge)
 	} else {
 		api.WriteError(w, http.StatusBadRequest, "body must be one JSON object with the documented fields")
 	}
@@ -63,3 +74,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
+
+// api400 answers 400 with msg.
+func api400(w http.ResponseWriter, msg string) { api.WriteError(w, http.StatusBadRequest, msg) }

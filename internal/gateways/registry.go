@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-video/vigil/internal/index"
@@ -64,6 +65,43 @@ type Config struct {
 	// EnrollWindow, which defaults to 1 minute.
 	EnrollBurst  int
 	EnrollWindow time.Duration
+	// ReportInterval is how often gateways report their status; it
+	// defaults to 2 s. OfflineAfter is how long without a report makes a
+	// gateway offline (and opens a site_offline event); it defaults to
+	// 3 × ReportInterval, at least 10 s.
+	ReportInterval time.Duration
+	OfflineAfter   time.Duration
+	// BacklogHigh is the age of a gateway's oldest unacknowledged fragment
+	// that opens a backlog_high event (ended when the age falls under half
+	// of it); it defaults to 5 minutes.
+	BacklogHigh time.Duration
+	// MaxUpload bounds one fragment upload request's body; it defaults to
+	// 1 GiB. A gateway sends larger backlogs in several requests.
+	MaxUpload int64
+}
+
+func (cfg *Config) setDefaults() {
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.EnrollBurst <= 0 {
+		cfg.EnrollBurst = 10
+	}
+	if cfg.EnrollWindow <= 0 {
+		cfg.EnrollWindow = time.Minute
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = 2 * time.Second
+	}
+	if cfg.OfflineAfter <= 0 {
+		cfg.OfflineAfter = max(3*cfg.ReportInterval, 10*time.Second)
+	}
+	if cfg.BacklogHigh <= 0 {
+		cfg.BacklogHigh = 5 * time.Minute
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 1 << 30
+	}
 }
 
 // Deps are the registry's collaborators.
@@ -111,6 +149,8 @@ type Registry struct {
 	now     func() time.Time
 	limiter *limiter
 	audit   Auditor
+	// up is the uplink's state, set by Uplink.
+	up atomic.Pointer[uplinkServer]
 }
 
 const schema = `
@@ -133,15 +173,7 @@ func New(cfg Config, deps Deps) (*Registry, error) {
 	if deps.DB == nil || deps.Sites == nil {
 		return nil, errors.New("gateways: DB and Sites are required")
 	}
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = DefaultTokenTTL
-	}
-	if cfg.EnrollBurst <= 0 {
-		cfg.EnrollBurst = 10
-	}
-	if cfg.EnrollWindow <= 0 {
-		cfg.EnrollWindow = time.Minute
-	}
+	cfg.setDefaults()
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
@@ -179,7 +211,7 @@ func (r *Registry) Create(ctx context.Context, id, site string) (Gateway, string
 		}
 		return Gateway{}, "", fmt.Errorf("create gateway %s: get site: %w", id, err)
 	}
-	token, hash, err := newSecret(tokenPrefix)
+	token, hash, err := newToken(r.cert())
 	if err != nil {
 		return Gateway{}, "", fmt.Errorf("create gateway %s: %w", id, err)
 	}
@@ -367,7 +399,7 @@ var ErrEnrolled = errors.New("gateway enrolled or revoked")
 // yet (its old token stops working), for example after the first expired.
 // ErrNotFound; ErrEnrolled once enrolled or revoked.
 func (r *Registry) NewToken(ctx context.Context, id string) (Gateway, string, error) {
-	token, hash, err := newSecret(tokenPrefix)
+	token, hash, err := newToken(r.cert())
 	if err != nil {
 		return Gateway{}, "", fmt.Errorf("new token for gateway %s: %w", id, err)
 	}

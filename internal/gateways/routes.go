@@ -25,6 +25,8 @@ type gatewayJSON struct {
 	LastSeen     string `json:"last_seen"`
 	Revoked      bool   `json:"revoked"`
 	TokenExpires string `json:"token_expires"`
+	// Status is the gateway's uplink status (see statusJSON).
+	Status statusJSON `json:"status"`
 }
 
 func toJSON(g Gateway) gatewayJSON {
@@ -103,7 +105,7 @@ func (r *Registry) list(w http.ResponseWriter, req *http.Request, ar api.Request
 	out := []gatewayJSON{}
 	for _, g := range all {
 		if auth.Authorize(ar.Principal, PermSee, true, g.Site) == auth.Allowed && (site == "" || site == g.Site) {
-			out = append(out, toJSON(g))
+			out = append(out, r.withStatus(g))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"gateways": out, "next": ""})
@@ -112,8 +114,15 @@ func (r *Registry) list(w http.ResponseWriter, req *http.Request, ar api.Request
 func (r *Registry) get(w http.ResponseWriter, req *http.Request, ar api.Request) {
 	g, ok := r.visible(w, req, ar)
 	if ok {
-		writeJSON(w, http.StatusOK, toJSON(g))
+		writeJSON(w, http.StatusOK, r.withStatus(g))
 	}
+}
+
+// withStatus is g in answers, with its uplink status.
+func (r *Registry) withStatus(g Gateway) gatewayJSON {
+	j := toJSON(g)
+	j.Status = r.view(g.ID).statusJSON
+	return j
 }
 
 func (r *Registry) revoke(w http.ResponseWriter, req *http.Request, ar api.Request) {

@@ -6,15 +6,69 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // Secret prefixes make leaked secrets recognisable (and scannable).
 const (
 	tokenPrefix = "vge_" // one-time enrolment token
 	credPrefix  = "vgc_" // a gateway's long-lived credential
-	// maxSecretLen bounds what is hashed: real secrets are 47 bytes.
-	maxSecretLen = 128
+	// maxSecretLen bounds what is hashed: a credential is 47 bytes, a
+	// pinned enrolment token 112 (47 + "~" + 64 hex digits).
+	maxSecretLen = 160
+	// pinSep separates an enrolment token's secret from its pin.
+	pinSep = "~"
 )
+
+// TokenPin returns the hub certificate pin an enrolment token carries: when
+// the hub serves TLS, a token is "vge_" + 43 random characters + "~" + the
+// hex SHA-256 of the hub's certificate (DER, 64 lowercase hex digits). A
+// gateway checks the hub's certificate against it BEFORE it sends the token.
+// ok is false for a token without a (well-formed) pin.
+func TokenPin(token string) (pin string, ok bool) {
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxSecretLen {
+		return "", false
+	}
+	i := strings.LastIndex(token, pinSep)
+	if i < len(tokenPrefix) {
+		return "", false
+	}
+	pin = token[i+1:]
+	if !isLowerHex(pin, 64) {
+		return "", false
+	}
+	return pin, true
+}
+
+// isLowerHex reports whether s is n lowercase hex digits.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// newToken returns a new enrolment token (pinned to the hub certificate
+// certSHA256 when it is not "") and its hash. The hash covers the whole
+// token, pin included.
+func newToken(certSHA256 string) (token, hash string, err error) {
+	token, _, err = newSecret(tokenPrefix)
+	if err != nil {
+		return "", "", err
+	}
+	if certSHA256 != "" {
+		if !isLowerHex(certSHA256, 64) {
+			return "", "", fmt.Errorf("hub certificate pin %q is not 64 lowercase hex digits", certSHA256)
+		}
+		token += pinSep + certSHA256
+	}
+	return token, hashSecret(token), nil
+}
 
 // newSecret returns prefix + 32 random bytes (base64url) and its hash.
 func newSecret(prefix string) (secret, hash string, err error) {

@@ -1,0 +1,125 @@
+package gateways
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/index"
+)
+
+// checkEvery is how often Run checks gateways.
+const checkEvery = time.Second
+
+// Run does the uplink's periodic work until ctx ends: site_offline and
+// backlog_high events, forgetting revoked gateways, and closing importers
+// idle for a minute. It does nothing before Uplink is called. At the end it
+// closes the idle importers (busy ones close when their upload ends).
+func (r *Registry) Run(ctx context.Context) error {
+	t := time.NewTicker(checkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if u := r.up.Load(); u != nil {
+				u.mu.Lock()
+				u.stopped = true
+				u.mu.Unlock()
+				u.closeIdle(time.Time{})
+			}
+			return nil
+		case <-t.C:
+			if u := r.up.Load(); u != nil {
+				u.check(ctx)
+			}
+		}
+	}
+}
+
+// check runs one round of the periodic work at the uplink's now.
+func (u *uplinkServer) check(ctx context.Context) {
+	now := u.deps.Now()
+	u.closeIdle(now.Add(-importerIdle))
+	gws, err := u.r.List(ctx)
+	if err != nil {
+		u.log.Warn("uplink check: list gateways", "err", err)
+		return
+	}
+	live := make(map[string]bool, len(gws))
+	for _, g := range gws {
+		live[g.ID] = !g.Revoked
+	}
+	u.evMu.Lock()
+	defer u.evMu.Unlock()
+	u.mu.Lock()
+	states := make([]*gwState, 0, len(u.gws))
+	for id, g := range u.gws {
+		if !live[id] {
+			delete(u.gws, id) // revoked or deleted: its events end below
+		}
+		states = append(states, g)
+	}
+	u.mu.Unlock()
+	for _, g := range states {
+		u.checkGateway(ctx, g, now, live[g.id])
+	}
+}
+
+// checkGateway opens or ends g's events. u.evMu must be held.
+func (u *uplinkServer) checkGateway(ctx context.Context, g *gwState, now time.Time, live bool) {
+	u.mu.Lock()
+	at, oldest := g.at, g.status.Spool.OldestPending
+	u.mu.Unlock()
+	if !live {
+		u.endEvent(ctx, &g.offlineEvent, "site_offline", g.id, now)
+		u.endEvent(ctx, &g.backlogEvent, "backlog_high", g.id, now)
+		return
+	}
+	if !at.IsZero() && now.Sub(at) > u.r.cfg.OfflineAfter && g.offlineEvent == 0 {
+		// the outage began with the first report that did not come
+		g.offlineEvent = u.addEvent(ctx, g, "site_offline", at, map[string]any{})
+	}
+	age := backlogAge(now, oldest)
+	switch {
+	case g.backlogEvent == 0 && age > u.r.cfg.BacklogHigh:
+		g.backlogEvent = u.addEvent(ctx, g, "backlog_high", now,
+			map[string]any{"backlog_seconds": age.Seconds(), "threshold_seconds": u.r.cfg.BacklogHigh.Seconds()})
+	case g.backlogEvent != 0 && age < u.r.cfg.BacklogHigh/2:
+		u.endEvent(ctx, &g.backlogEvent, "backlog_high", g.id, now)
+	}
+}
+
+// backlogAge is now - oldest pending, 0 when nothing is pending.
+func backlogAge(now, oldest time.Time) time.Duration {
+	if oldest.IsZero() || !now.After(oldest) {
+		return 0
+	}
+	return now.Sub(oldest)
+}
+
+// addEvent stores an ongoing event of gateway g and returns its id (0 when
+// it could not be stored; it is tried again at the next check).
+func (u *uplinkServer) addEvent(ctx context.Context, g *gwState, typ string, start time.Time, data map[string]any) int64 {
+	data["gateway"] = g.id
+	js, _ := json.Marshal(data)
+	id, err := u.deps.Index.AddEvent(ctx, index.Event{Site: g.site, Type: typ, Start: start.UTC(), Data: string(js)})
+	if err != nil {
+		u.log.Error("store gateway event", "gateway", g.id, "type", typ, "err", err)
+		return 0
+	}
+	u.log.Info("gateway event", "gateway", g.id, "site", g.site, "type", typ)
+	return id
+}
+
+// endEvent ends the event *id if one is open. u.evMu must be held.
+func (u *uplinkServer) endEvent(ctx context.Context, id *int64, typ, gateway string, end time.Time) {
+	if *id == 0 {
+		return
+	}
+	if err := u.deps.Index.EndEvent(ctx, *id, end.UTC()); err != nil {
+		u.log.Error("end gateway event", "gateway", gateway, "type", typ, "err", err)
+		return
+	}
+	u.log.Info("gateway event ended", "gateway", gateway, "type", typ)
+	*id = 0
+}
