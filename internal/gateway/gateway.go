@@ -133,6 +133,10 @@ type Gateway struct {
 	appendFails atomic.Uint64
 	uploaded    atomic.Int64 // bytes written into upload streams
 
+	// onStream, when set (tests), sees each camera's stream before its
+	// source starts.
+	onStream func(camera string, st *stream.Stream)
+
 	mu      sync.Mutex
 	pipes   map[string]*camPipe
 	signals map[string]*camSignal

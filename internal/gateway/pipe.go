@@ -34,6 +34,9 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 		transport = rtsp.TransportAuto
 	}
 	p.src = rtsp.New(rtsp.Config{URL: spec.cam.Source, Transport: transport}, p.st, log)
+	if g.onStream != nil {
+		g.onStream(id, p.st)
+	}
 	if spec.cam.Record {
 		p.st.AddReader(record.NewFragmenter(id, g.cfg.Record, func(f record.Fragment) { g.enqueue(id, f) }, log))
 	}
