@@ -5,16 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"math/big"
-	"net"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -42,17 +42,17 @@ type fakeHub struct {
 	requests atomic.Int64 // every request that reached a handler
 	enrolls  atomic.Int64
 
-	mu       sync.Mutex
-	cfg      uplink.Config
-	tokens   []string // enrolment tokens received
-	frags    map[string][]uplink.Fragment
-	lastSeq  map[string]uint64
-	dupes    int
-	status   []uplink.Status
-	bytesIn  int64
-	firstIn  time.Time // first byte of any upload
-	lastIn   time.Time // end of the last upload
-	posts    int
+	mu      sync.Mutex
+	cfg     uplink.Config
+	tokens  []string // enrolment tokens received
+	frags   map[string][]uplink.Fragment
+	lastSeq map[string]uint64
+	dupes   int
+	status  []uplink.Status
+	bytesIn int64
+	firstIn time.Time // first byte of any upload
+	lastIn  time.Time // end of the last upload
+	posts   int
 }
 
 func newFakeHub(t *testing.T, cameras ...uplink.Camera) *fakeHub {
@@ -134,7 +134,9 @@ func (h *fakeHub) postStatus(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *fakeHub) key(r *http.Request) string { return r.PathValue("id") + "/" + r.URL.Query().Get("origin") }
+func (h *fakeHub) key(r *http.Request) string {
+	return r.PathValue("id") + "/" + r.URL.Query().Get("origin")
+}
 
 func (h *fakeHub) progress(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
