@@ -6,6 +6,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,10 +52,13 @@ type hubProc struct {
 	*hubproc.Proc
 	t      *testing.T
 	data   string
-	http   string // http://127.0.0.1:port
-	rtsp   string // rtsp://127.0.0.1:port
+	http   string // http://127.0.0.1:port (https:// when the hub serves TLS)
+	rtsp   string // rtsp://127.0.0.1:port (rtsps://)
 	token  string
 	stderr testutil.LogBuffer
+	// client trusts the hub's certificate (DATA/tls/cert.pem) when it
+	// serves TLS.
+	client *http.Client
 }
 
 // startHub runs the hub on data with the given extra YAML config.
@@ -70,12 +75,32 @@ func startHub(t *testing.T, data, extraYAML string) *hubProc {
 	if err != nil {
 		t.Fatalf("%v: %s", err, h.Stderr())
 	}
-	h.Proc, h.http, h.rtsp = p, p.HTTP, "rtsp://"+p.RTSP
+	h.Proc, h.http, h.rtsp = p, p.HTTP, p.RTSPScheme+"://"+p.RTSP
 	t.Cleanup(h.kill)
+	h.client = http.DefaultClient
+	if strings.HasPrefix(p.HTTP, "https://") {
+		h.client = tlsClient(t, filepath.Join(data, "tls", "cert.pem"))
+	}
 	var tok struct{ Token string }
 	h.do("POST", "/api/v1/tokens", map[string]any{"name": "e2e"}, &tok, 201, true)
 	h.token = tok.Token
 	return h
+}
+
+// tlsClient returns an HTTP client that trusts the certificate in the PEM
+// file certPath (a hub's generated self-signed one).
+func tlsClient(t *testing.T, certPath string) *http.Client {
+	t.Helper()
+	pemBytes, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatalf("hub certificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatalf("no certificate in %s", certPath)
+	}
+	return &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 // Stderr returns the hub's log so far.
@@ -101,7 +126,7 @@ func (h *hubProc) do(method, path string, body, out any, want int, basic bool) {
 	} else {
 		req.Header.Set("Authorization", "Bearer "+h.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}
