@@ -43,6 +43,8 @@ type Config struct {
 	// Sites and Cameras are created (or updated) in the index at start.
 	Sites   []Site   `yaml:"sites"`
 	Cameras []Camera `yaml:"cameras"`
+	// Gateway is used by `vigil gateway` only.
+	Gateway Gateway `yaml:"gateway"`
 }
 
 // OIDC configures single sign-on (authorization code with PKCE). Users
@@ -228,6 +230,7 @@ func (c *Config) SetDefaults() {
 	if c.Record.SyncInterval == 0 {
 		c.Record.SyncInterval = Duration(250 * time.Millisecond)
 	}
+	c.Gateway.SetDefaults()
 	for i := range c.Cameras {
 		if c.Cameras[i].Record == nil {
 			t := true
@@ -270,6 +273,7 @@ func (c *Config) Validate() error {
 		add("record: fragment (%v) longer than segment (%v)", c.Record.Fragment.D(), c.Record.Segment.D())
 	}
 	errs = append(errs, c.validateInventory()...)
+	errs = append(errs, c.Gateway.Validate())
 	return errors.Join(errs...)
 }
 
@@ -332,7 +336,8 @@ func (c *Config) checkListen(addr string) error {
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	set := map[string]*string{"VIGIL_DATA": &c.Data, "VIGIL_HTTP": &c.HTTP, "VIGIL_RTSP": &c.RTSP,
 		"VIGIL_LOG_FORMAT": &c.Log.Format, "VIGIL_LOG_LEVEL": &c.Log.Level,
-		"VIGIL_TLS_CERT": &c.TLS.Cert, "VIGIL_TLS_KEY": &c.TLS.Key}
+		"VIGIL_TLS_CERT": &c.TLS.Cert, "VIGIL_TLS_KEY": &c.TLS.Key,
+		"VIGIL_GATEWAY_HUB": &c.Gateway.Hub, "VIGIL_GATEWAY_TOKEN": &c.Gateway.Token, "VIGIL_GATEWAY_DATA": &c.Gateway.DataDir}
 	for k, p := range set {
 		if v := getenv(k); v != "" {
 			*p = v

@@ -119,6 +119,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("cameras: [{id: a, source: rtsp://h/x}]")
 	f.Add("http: 0.0.0.0:1\ntls: {enable: false, cert: c}\ninsecure_http: true")
 	f.Add("record: {segment: 1s, fragment: 2s}")
+	f.Add("gateway: {hub: 'https://h:1', backfill_rate: 8Mbit, spool_quota: 50GB, cameras: [{id: a, source: 'rtsp://h/x'}]}")
 	f.Fuzz(func(t *testing.T, y string) {
 		_ = parseAll(y, nil) // must not panic
 	})
