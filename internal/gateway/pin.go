@@ -11,25 +11,26 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/vigil-video/vigil/internal/gateways"
 )
 
 // ErrPinMismatch is wrapped by every error about a hub certificate that
 // does not match the pinned hash.
 var ErrPinMismatch = errors.New("hub certificate does not match the pinned hash")
 
-// splitToken returns the enrolment token and the hub certificate pin it
-// carries ("vge_<random>~<64 hex>"; "" when it has none). The whole token
-// is what is sent to the hub.
-func splitToken(token string) (pin string, err error) {
-	i := strings.LastIndexByte(token, '~')
-	if i < 0 {
-		return "", nil
+// splitToken returns the hub certificate pin an enrolment token carries
+// ("vge_<random>~<64 hex>", parsed by gateways.TokenPin; "" when it has
+// none). A token with a "~" but no well-formed pin is refused rather than
+// silently trusted on first use. The whole token is what is sent.
+func splitToken(token string) (string, error) {
+	if pin, ok := gateways.TokenPin(token); ok {
+		return pin, nil
 	}
-	pin, err = normalizePin(token[i+1:])
-	if err != nil {
-		return "", fmt.Errorf("%w: enrolment token: the part after ~ is not a certificate hash: %w", ErrBadSetup, err)
+	if strings.Contains(token, "~") {
+		return "", fmt.Errorf("%w: enrolment token: the part after ~ is not a certificate hash (64 lowercase hex digits)", ErrBadSetup)
 	}
-	return pin, nil
+	return "", nil
 }
 
 // normalizePin checks a hex SHA-256 and returns it in lower case.
