@@ -53,6 +53,7 @@ type fakeHub struct {
 	firstIn time.Time // first byte of any upload
 	lastIn  time.Time // end of the last upload
 	posts   int
+	http1   int // uploads that did not come over HTTP/2
 }
 
 func newFakeHub(t *testing.T, cameras ...uplink.Camera) *fakeHub {
@@ -176,6 +177,11 @@ func (h *fakeHub) upload(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Content-Type") != uplink.ContentType {
 		http.Error(w, "content type", http.StatusUnsupportedMediaType)
 		return
+	}
+	if r.ProtoMajor != 2 {
+		h.mu.Lock()
+		h.http1++
+		h.mu.Unlock()
 	}
 	dec := uplink.NewDecoder(&countingReader{r: r.Body, h: h})
 	k := h.key(r)

@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/spool"
+	"github.com/vigil-video/vigil/internal/testutil"
+	"github.com/vigil-video/vigil/internal/uplink"
+)
+
+// deadCamera is a camera whose source never answers: its pipeline runs
+// (and uploads its spooled backlog) while the pull keeps failing.
+func deadCamera(id string) uplink.Camera {
+	return uplink.Camera{ID: id, Source: "rtsp://127.0.0.1:1/" + id, Transport: "tcp", Record: true}
+}
+
+// fillSpool appends n synthetic fragments of size bytes per camera to the
+// spool in dir (as a gateway that recorded them and stopped) and returns
+// the spool's origin. Starts continue from after.
+func fillSpool(t *testing.T, dir string, n, size int, after time.Time, cameras ...string) string {
+	t.Helper()
+	sp, err := spool.Open(filepath.Join(dir, "spool"), spool.Options{Quota: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cam := range cameras {
+		for i := range n {
+			data := bytes.Repeat([]byte{byte(i)}, size)
+			start := after.Add(time.Duration(i) * time.Second)
+			if _, err := sp.Append(cam, spool.Fragment{Start: start, Duration: time.Second, Key: true,
+				Init: []byte("init-" + cam), Data: data}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	origin := sp.Origin()
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return origin
+}
+
+func seqs(frags []uplink.Fragment) []uint64 {
+	out := make([]uint64, len(frags))
+	for i, f := range frags {
+		out[i] = f.Seq
+	}
+	return out
+}
+
+func wantSeqs(t *testing.T, frags []uplink.Fragment, from, to uint64) {
+	t.Helper()
+	got := seqs(frags)
+	if len(got) != int(to-from+1) {
+		t.Fatalf("hub holds seqs %v, want %d..%d", got, from, to)
+	}
+	for i, s := range got {
+		if s != from+uint64(i) {
+			t.Fatalf("hub holds seqs %v, want %d..%d", got, from, to)
+		}
+	}
+}
+
+// TestRateCap drains a backlog of two cameras under one shared cap and
+// measures the rate at the hub.
+func TestRateCap(t *testing.T) {
+	const capBits = 3_200_000 // 400 kB/s
+	dir := t.TempDir()
+	fillSpool(t, dir, 24, 25_000, time.Now().Add(-time.Hour), "a", "b") // 1.2 MB: 3 s
+	h := newFakeHub(t, deadCamera("a"), deadCamera("b"))
+	g, stop := runGateway(t, Config{Hub: h.srv.URL, Token: h.pinnedToken(), DataDir: dir, BackfillRate: capBits}, nil, nil)
+	waitFor(t, 20*time.Second, "the backlog to drain", func() bool {
+		return len(h.fragments("a")) == 24 && len(h.fragments("b")) == 24
+	})
+	h.mu.Lock()
+	bytesIn, took := h.bytesIn, h.lastIn.Sub(h.firstIn)
+	h.mu.Unlock()
+	waitFor(t, 5*time.Second, "the spool to be freed", func() bool { return spoolPending(g) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	measured := float64(bytesIn) / took.Seconds()
+	ratio := measured / (capBits / 8)
+	t.Logf("drained %d bytes in %v: %.0f B/s, %.3f of the cap", bytesIn, took, measured, ratio)
+	if ratio < 0.85 || ratio > 1.05 {
+		t.Fatalf("measured %.0f B/s, %.3f of the cap %d B/s", measured, ratio, capBits/8)
+	}
+	wantSeqs(t, h.fragments("a"), 1, 24)
+	wantSeqs(t, h.fragments("b"), 1, 24)
+	if h.duplicates() != 0 || h.http1 != 0 {
+		t.Fatalf("%d duplicates, %d uploads not over HTTP/2", h.duplicates(), h.http1)
+	}
+}
+
+// TestRestartResumesFromProgress stops a gateway after it uploaded its
+// backlog, spools more, pretends the hub stored some of it without the
+// gateway hearing (a crash between the hub's commit and the ack), and
+// restarts: the identity is reused and only what the hub lacks is sent.
+func TestRestartResumesFromProgress(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Now().Add(-time.Hour)
+	origin := fillSpool(t, dir, 10, 1000, t0, "a")
+	h := newFakeHub(t, deadCamera("a"))
+	cfg := Config{Hub: h.srv.URL, Token: h.pinnedToken(), DataDir: dir}
+	g, stop := runGateway(t, cfg, nil, nil)
+	waitFor(t, 10*time.Second, "10 fragments", func() bool { return len(h.fragments("a")) == 10 })
+	waitFor(t, 5*time.Second, "the spool to be freed", func() bool { return spoolPending(g) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	fillSpool(t, dir, 10, 1000, t0.Add(10*time.Second), "a") // seqs 11..20
+	h.mu.Lock()
+	h.lastSeq["a/"+origin] = 15 // the hub holds up to 15, the gateway never heard
+	h.mu.Unlock()
+
+	g, stop = runGateway(t, cfg, nil, nil)
+	waitFor(t, 10*time.Second, "seq 20", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.lastSeq["a/"+origin] == 20 })
+	waitFor(t, 5*time.Second, "the spool to be freed", func() bool { return spoolPending(g) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := seqs(h.fragments("a"))
+	if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17, 18, 19, 20}; !equalSeqs(got, want) {
+		t.Fatalf("hub received %v, want %v", got, want)
+	}
+	if h.duplicates() != 0 || h.enrolls.Load() != 1 {
+		t.Fatalf("duplicates %d, enrolments %d", h.duplicates(), h.enrolls.Load())
+	}
+}
+
+func equalSeqs(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCredentialRefused: a revoked credential stops uploads with a clear
+// log line and a slow retry; the spool keeps everything; once the hub
+// accepts the credential again the backlog drains.
+func TestCredentialRefused(t *testing.T) {
+	dir := t.TempDir()
+	fillSpool(t, dir, 5, 1000, time.Now().Add(-time.Hour), "a")
+	h := newFakeHub(t, deadCamera("a"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := EnsureIdentity(ctx, h.srv.URL, h.pinnedToken(), dir, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	h.revoked.Store(true)
+	var logs testutil.LogBuffer
+	g, stop := runGateway(t, Config{DataDir: dir, RevokedRetry: 300 * time.Millisecond},
+		slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	waitFor(t, 10*time.Second, "the refusal in the log", func() bool {
+		return strings.Contains(logs.String(), ErrCredentialRefused.Error()) || strings.Contains(logs.String(), "refused the gateway's credential")
+	})
+	if n := len(h.fragments("a")); n != 0 || spoolPending(g) != 5 {
+		t.Fatalf("while revoked: hub holds %d, spool %d", n, spoolPending(g))
+	}
+	h.revoked.Store(false)
+	waitFor(t, 10*time.Second, "the backlog to drain", func() bool { return len(h.fragments("a")) == 5 && spoolPending(g) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), h.cred) {
+		t.Fatal("the credential is in the log")
+	}
+}
