@@ -128,6 +128,10 @@ func (u *uplinkServer) upload(w http.ResponseWriter, req *http.Request, gw gatew
 	}
 	var mbe *http.MaxBytesError
 	switch {
+	case hubErr != nil && ctx.Err() != nil && ferr == nil:
+		// the gateway went away mid-import; what was stored is durable
+		u.log.Info("upload ended by the gateway", "gateway", gw.id, "camera", camera, "last_seq", p.LastSeq)
+		writeJSON(w, http.StatusBadRequest, uploadError{Error: "upload interrupted", Code: "bad_request", Progress: p})
 	case hubErr != nil:
 		u.log.Error("upload not stored", "gateway", gw.id, "camera", camera, "err", hubErr)
 		writeJSON(w, http.StatusInternalServerError, uploadError{Error: "internal error storing fragments",
