@@ -160,7 +160,11 @@ type upEnv struct {
 	rel   chan struct{}
 }
 
-func newUpEnv(t *testing.T, cfg Config) *upEnv {
+func newUpEnv(t *testing.T, cfg Config) *upEnv { return newUpEnvWith(t, cfg, nil) }
+
+// newUpEnvWith is newUpEnv with the uplink's deps changed by with (when
+// not nil) before Uplink is called.
+func newUpEnvWith(t *testing.T, cfg Config, with func(*upEnv, *UplinkDeps)) *upEnv {
 	t.Helper()
 	e := &upEnv{env: newEnv(t, cfg), prom: prometheus.NewRegistry(),
 		gate: make(chan uint64), rel: make(chan struct{})}
@@ -175,7 +179,7 @@ func newUpEnv(t *testing.T, cfg Config) *upEnv {
 			t.Fatal(err)
 		}
 	}
-	h := e.reg.Uplink(UplinkDeps{
+	deps := UplinkDeps{
 		Index: e.x,
 		NewImporter: func(camera, origin string) Importer {
 			e.mu.Lock()
@@ -191,7 +195,11 @@ func newUpEnv(t *testing.T, cfg Config) *upEnv {
 		IsBadFragment: func(err error) bool { return errors.Is(err, errBadFragment) },
 		RTSPBase:      func(*http.Request) string { return testRTSPBase },
 		Registerer:    e.prom,
-	})
+	}
+	if with != nil {
+		with(e, &deps)
+	}
+	h := e.reg.Uplink(deps)
 	e.u = h.(*uplinkServer)
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
