@@ -25,7 +25,9 @@ usage:
   vigil bench   --streams N [--duration D]   recording load benchmark
   vigil user add NAME --role ROLE [--sites a,b] [--data DIR]
   vigil verify  --key KEY.pem --sig SIGFILE FILE | --audit DATA_DIR
-  vigil gateway                        the site gateway (not available yet)
+  vigil gateway --hub URL --token TOKEN --data DIR [--config FILE]
+                [--backfill-rate 8Mbit] [--spool-quota 50GB] [--rtsp rtsps://HOST:PORT]
+                                       the site gateway (docs/gateway.md)
 
 hub flags (each also VIGIL_<NAME> and a config file key):
   --config FILE  --data DIR  --http ADDR  --rtsp ADDR  --camera rtsp://...
@@ -56,7 +58,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "verify":
 		return runVerify(ctx, args[1:], stdout, stderr)
 	case "gateway":
-		err = errors.New("the gateway role is not implemented yet (tracked in the gateway issue); run `vigil serve` and pull cameras directly")
+		err = runGateway(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
