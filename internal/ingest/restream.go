@@ -130,7 +130,7 @@ func (rs *restreamer) shutdown() {
 // when they differ from the served ones.
 func (rs *restreamer) begin(tracks []media.Track) {
 	rs.mu.Lock()
-	same := rs.ss != nil && sameTracks(rs.tracks, tracks)
+	same := rs.ss != nil && repacket.SameTracks(rs.tracks, tracks)
 	rs.mu.Unlock()
 	if !same {
 		rs.rebuild(tracks)
@@ -232,21 +232,3 @@ func (g *keyGate) Write(au *media.AccessUnit) {
 
 // End implements stream.Reader.
 func (g *keyGate) End() { g.q.End() }
-
-func sameTracks(a, b []media.Track) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !sameTrack(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func sameTrack(a, b media.Track) bool {
-	return a.Codec == b.Codec && a.ClockRate == b.ClockRate &&
-		string(a.VPS) == string(b.VPS) && string(a.SPS) == string(b.SPS) && string(a.PPS) == string(b.PPS) &&
-		string(a.AACConfig) == string(b.AACConfig) && a.SampleRate == b.SampleRate && a.ChannelCount == b.ChannelCount
-}

@@ -173,3 +173,24 @@ func g711Out(t media.Track, pt uint8) (*Track, error) {
 		return enc.Encode(au.Payload)
 	}), nil
 }
+
+// SameTracks reports whether a and b describe the same media: same
+// codecs, clock rates and codec parameters, in the same order. A
+// packetised session of a serves b unchanged.
+func SameTracks(a, b []media.Track) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !sameTrack(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTrack(a, b media.Track) bool {
+	return a.Codec == b.Codec && a.ClockRate == b.ClockRate &&
+		string(a.VPS) == string(b.VPS) && string(a.SPS) == string(b.SPS) && string(a.PPS) == string(b.PPS) &&
+		string(a.AACConfig) == string(b.AACConfig) && a.SampleRate == b.SampleRate && a.ChannelCount == b.ChannelCount
+}

@@ -174,3 +174,30 @@ func sameNALUs(got, want [][]byte) bool {
 	}
 	return true
 }
+
+func TestSameTracks(t *testing.T) {
+	h264 := media.Track{Codec: media.CodecH264, ClockRate: 90000, SPS: []byte{0x67, 1}, PPS: []byte{0x68, 1}}
+	aac := media.Track{ID: 1, Codec: media.CodecAAC, ClockRate: 48000, AACConfig: []byte{0x11, 0x90}, SampleRate: 48000, ChannelCount: 2}
+	with := func(t media.Track, f func(*media.Track)) media.Track { f(&t); return t }
+	tests := []struct {
+		name string
+		a, b []media.Track
+		want bool
+	}{
+		{"equal", []media.Track{h264, aac}, []media.Track{h264, aac}, true},
+		{"both empty", nil, nil, true},
+		{"width ignored", []media.Track{h264}, []media.Track{with(h264, func(t *media.Track) { t.Width = 1 })}, true},
+		{"other sps", []media.Track{h264}, []media.Track{with(h264, func(t *media.Track) { t.SPS = []byte{0x67, 2} })}, false},
+		{"other codec", []media.Track{h264}, []media.Track{with(h264, func(t *media.Track) { t.Codec = media.CodecH265 })}, false},
+		{"other channels", []media.Track{aac}, []media.Track{with(aac, func(t *media.Track) { t.ChannelCount = 1 })}, false},
+		{"track added", []media.Track{h264}, []media.Track{h264, aac}, false},
+		{"order", []media.Track{h264, aac}, []media.Track{aac, h264}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := repacket.SameTracks(tt.a, tt.b); got != tt.want {
+				t.Fatalf("SameTracks = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

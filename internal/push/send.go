@@ -1,0 +1,144 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
+	"github.com/pion/rtp"
+
+	"github.com/vigil-video/vigil/internal/media"
+	"github.com/vigil-video/vigil/internal/repacket"
+	"github.com/vigil-video/vigil/internal/stream"
+)
+
+// sender moves one session's queued units to the client.
+type sender struct {
+	p     *pusher
+	c     *gortsplib.Client
+	outs  []*repacket.Track
+	video []bool // per track
+	keyed bool   // a video keyframe was sent (or there is no video)
+	timer *time.Timer
+}
+
+// run sends until the publisher leaves (nil), the connection fails
+// (sctx ends first) or ctx ends.
+func (s *sender) run(sctx, ctx context.Context, q *stream.Queue, tracks []media.Track) error {
+	s.keyed = !hasVideo(s.video)
+	for {
+		it, err := q.Next(sctx)
+		if err != nil {
+			return s.ended(ctx)
+		}
+		switch it.Kind {
+		case stream.ItemEnd:
+			s.p.log.Info("publisher left; push session ends")
+			return nil
+		case stream.ItemBegin:
+			if !sameTracks(tracks, it.Tracks) {
+				return ErrTracksChanged
+			}
+			s.keyed = !hasVideo(s.video) // same tracks: carry on from a keyframe
+		case stream.ItemUnit:
+			if err := s.send(sctx, it.Unit); err != nil {
+				if sctx.Err() != nil {
+					return s.ended(ctx)
+				}
+				return err
+			}
+		}
+	}
+}
+
+// ended returns why the session's context ended: ctx's end, or the
+// connection's error.
+func (s *sender) ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.c.Wait()
+	if err == nil {
+		err = errors.New("closed")
+	}
+	return fmt.Errorf("connection: %w", err)
+}
+
+// send packetises au and writes its packets, waiting while gortsplib's
+// write queue is full (the stream's queue absorbs and drops meanwhile).
+func (s *sender) send(ctx context.Context, au *media.AccessUnit) error {
+	if au.Track < 0 || au.Track >= len(s.outs) || s.outs[au.Track] == nil {
+		return nil
+	}
+	video := s.video[au.Track]
+	if !s.keyed {
+		if !video || !au.Key {
+			return nil // start on a keyframe
+		}
+		s.keyed = true
+	}
+	out := s.outs[au.Track]
+	pkts, err := out.Encode(au)
+	if err != nil {
+		s.p.log.Debug("unit not packetised", "track", au.Track, "error", err.Error())
+		return nil
+	}
+	wall := au.Wall
+	if wall.IsZero() {
+		wall = time.Now()
+	}
+	for _, pkt := range pkts {
+		if err := s.write(ctx, out, pkt, wall); err != nil {
+			return err
+		}
+	}
+	if video {
+		s.p.stats.Frames.Add(1)
+	}
+	s.p.stats.Units.Add(1)
+	s.p.stats.Bytes.Add(int64(au.Size()))
+	return nil
+}
+
+func (s *sender) write(ctx context.Context, out *repacket.Track, pkt *rtp.Packet, wall time.Time) error {
+	for {
+		err := s.c.WritePacketRTPWithNTP(out.Media, pkt, wall)
+		if err == nil {
+			return nil
+		}
+		if !errors.As(err, &liberrors.ErrClientWriteQueueFull{}) {
+			return fmt.Errorf("write rtp: %w", err)
+		}
+		if err := s.pause(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// pause waits queueFullPoll or until ctx ends.
+func (s *sender) pause(ctx context.Context) error {
+	if s.timer == nil {
+		s.timer = time.NewTimer(queueFullPoll)
+	} else {
+		s.timer.Reset(queueFullPoll)
+	}
+	select {
+	case <-ctx.Done():
+		s.timer.Stop()
+		return ctx.Err()
+	case <-s.timer.C:
+		return nil
+	}
+}
+
+func hasVideo(video []bool) bool {
+	for _, v := range video {
+		if v {
+			return true
+		}
+	}
+	return false
+}
