@@ -136,8 +136,7 @@ func (u *uplinkServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		api.WriteError(w, http.StatusTooManyRequests, "too many failed gateway logins; retry later")
 		return
 	}
-	cred, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	id, site, ok := u.r.AuthenticateGateway(req.Context(), cred)
+	id, site, ok := u.r.AuthenticateGateway(req.Context(), bearer(req))
 	if !ok {
 		u.r.limiter.fail(ip)
 		u.log.Warn("uplink request refused: bad gateway credential", "remote", ip, "path", req.URL.Path)
@@ -147,6 +146,16 @@ func (u *uplinkServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx := context.WithValue(req.Context(), gatewayKey{}, gatewayIdent{id: id, site: site})
 	u.mux.ServeHTTP(w, req.WithContext(ctx))
+}
+
+// bearer is the request's bearer token ("" without one); the scheme is
+// case-insensitive.
+func bearer(req *http.Request) string {
+	h := req.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(h[7:])
 }
 
 func gatewayOf(req *http.Request) gatewayIdent {

@@ -73,6 +73,7 @@ func (u *uplinkServer) checkGateway(ctx context.Context, g *gwState, now time.Ti
 	if !live {
 		u.endEvent(ctx, &g.offlineEvent, "site_offline", g.id, now)
 		u.endEvent(ctx, &g.backlogEvent, "backlog_high", g.id, now)
+		u.clearPendingGaps(ctx, g)
 		return
 	}
 	if !at.IsZero() && now.Sub(at) > u.r.cfg.OfflineAfter && g.offlineEvent == 0 {
@@ -122,4 +123,22 @@ func (u *uplinkServer) endEvent(ctx context.Context, id *int64, typ, gateway str
 	}
 	u.log.Info("gateway event ended", "gateway", gateway, "type", typ)
 	*id = 0
+}
+
+// clearPendingGaps removes the pending gaps a revoked gateway set: that
+// footage will not arrive.
+func (u *uplinkServer) clearPendingGaps(ctx context.Context, g *gwState) {
+	u.mu.Lock()
+	var cams []string
+	for c, gap := range g.gaps {
+		if gap.start.Before(gap.end) {
+			cams = append(cams, c)
+		}
+	}
+	u.mu.Unlock()
+	for _, c := range cams {
+		if err := u.deps.Index.SetPendingGap(ctx, c, time.Time{}, time.Time{}); err != nil {
+			u.log.Error("clear pending gap of a revoked gateway", "gateway", g.id, "camera", c, "err", err)
+		}
+	}
 }

@@ -188,16 +188,20 @@ func (u *uplinkServer) endUpload(camera string) {
 }
 
 // acquire returns key's importer, creating it, and marks it in use (the
-// caller holds the camera's upload slot, so no one else uses it).
+// caller holds the camera's upload slot, so no one else creates or uses
+// it; closeIdle never takes one in use).
 func (u *uplinkServer) acquire(key, camera, origin string) Importer {
 	u.mu.Lock()
 	e := u.imps[key]
-	u.mu.Unlock()
-	if e == nil {
-		e = &impEntry{imp: u.deps.NewImporter(camera, origin)}
+	if e != nil {
+		e.inUse = true
 	}
+	u.mu.Unlock()
+	if e != nil {
+		return e.imp
+	}
+	e = &impEntry{imp: u.deps.NewImporter(camera, origin), inUse: true}
 	u.mu.Lock()
-	e.inUse = true
 	u.imps[key] = e
 	u.mu.Unlock()
 	return e.imp

@@ -55,6 +55,22 @@ func TestUplinkAuth(t *testing.T) {
 	if a := e.call(t, "GET", uplink.PathConfig, e.cred, "", nil); a.code != http.StatusOK {
 		t.Fatalf("valid credential: %d %s", a.code, a.body)
 	}
+	a := e.call(t, "GET", uplink.PathConfig, "", "", nil)
+	if a.header.Get("WWW-Authenticate") == "" {
+		t.Error("401 without WWW-Authenticate")
+	}
+	// the scheme is case-insensitive
+	ctx := testutil.Context(t, 10*time.Second)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+uplink.PathConfig, nil)
+	req.Header.Set("Authorization", "bearer "+e.cred)
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("lower-case scheme: %d", res.StatusCode)
+	}
 	// revocation takes effect at once
 	if err := e.reg.Revoke(context.Background(), "gw-n"); err != nil {
 		t.Fatal(err)
@@ -419,7 +435,20 @@ func TestUplinkPendingGap(t *testing.T) {
 	if n := strings.Count(e.logs.String(), "not at its site"); n != 2 {
 		t.Errorf("foreign cameras logged %d times, want once each (2)", n)
 	}
-	// refusals
+	// a revoked gateway's pending gaps go: that footage will not arrive
+	e.report(t, uplink.Status{Cameras: []uplink.CameraStatus{backlog("cam-n1", 60, fragT0, end)}})
+	if _, ok := e.x.gap("cam-n1"); !ok {
+		t.Fatal("no pending gap")
+	}
+	if err := e.reg.Revoke(context.Background(), "gw-n"); err != nil {
+		t.Fatal(err)
+	}
+	e.u.check(context.Background())
+	if g, ok := e.x.gap("cam-n1"); ok {
+		t.Fatalf("pending gap of a revoked gateway left: %+v", g)
+	}
+	// refusals (by a live gateway)
+	e.cred = e.enrollOK(t, e.create(t, "gw-n2", "north")).Credential
 	for _, tc := range []struct {
 		name, body string
 		want       int
