@@ -18,6 +18,11 @@ type segFile struct {
 	codecs string
 	failed atomic.Bool // set by the worker; read inline by the recorder
 
+	// Imported segments (Importer) only.
+	origin   string
+	firstSeq uint64
+	imp      *Importer
+
 	mu      sync.Mutex
 	w       blob.Writer
 	id      int64
@@ -67,6 +72,9 @@ func (s *segFile) afterCommit(sn segSnapshot, ok bool, w *Writer) {
 		return
 	}
 	s.pending = s.pending[len(sn.frags):]
+	if s.imp != nil && len(sn.frags) > 0 {
+		s.imp.onCommit(s, len(sn.frags), sn.end)
+	}
 	if cd, ok := s.w.(cacheDropper); ok && sn.written > s.dropped {
 		cd.DropCache(s.dropped, sn.written-s.dropped)
 		s.dropped = sn.written

@@ -176,6 +176,7 @@ type job struct {
 	bytes   int64
 	gap     index.Gap
 	queued  *atomic.Int64 // the camera's queued bytes (fragment jobs)
+	space   chan struct{} // importer fragments: told when written (cap 1)
 }
 
 type jobKind int
@@ -204,6 +205,34 @@ func (w *Writer) submit(sh int, j job) bool {
 	return w.shards[sh].push(j)
 }
 
+// submitWait queues an importer's fragment job, waiting (until ctx ends)
+// while the camera's queued bytes are over their bound; a camera with
+// nothing queued may always queue one fragment. space is signalled each
+// time the writer finishes one of the camera's fragments.
+func (w *Writer) submitWait(ctx context.Context, sh int, j job) error {
+	for {
+		if w.closed.Load() {
+			return ErrWriterClosed
+		}
+		q := j.queued.Load()
+		if q == 0 || (q+j.bytes <= w.cfg.MaxQueuedBytes && w.stats.QueuedBytes.Load()+j.bytes <= w.cfg.MaxTotalQueuedBytes) {
+			j.queued.Add(j.bytes)
+			w.stats.QueuedBytes.Add(j.bytes)
+			if !w.shards[sh].push(j) {
+				j.queued.Add(-j.bytes)
+				w.stats.QueuedBytes.Add(-j.bytes)
+				return ErrWriterClosed
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the writer's queue: %w", ctx.Err())
+		case <-j.space:
+		}
+	}
+}
+
 func (w *Writer) runShard(s *shard) {
 	for {
 		jobs, ok := s.take()
@@ -225,6 +254,12 @@ func (w *Writer) do(j *job) {
 		w.writeFragment(j)
 		j.queued.Add(-j.bytes)
 		w.stats.QueuedBytes.Add(-j.bytes)
+		if j.space != nil {
+			select {
+			case j.space <- struct{}{}:
+			default:
+			}
+		}
 	case jobClose:
 		w.closeSeg(j.seg)
 	case jobGap:
@@ -249,6 +284,7 @@ func (w *Writer) open(j *job) {
 	id, err := w.idx.AddSegment(ctx, index.Segment{
 		Camera: seg.camera, Start: seg.start, End: seg.start, Bytes: int64(len(j.header)),
 		Path: seg.key, State: index.SegmentOpen, InitSize: int64(len(j.header)), Codecs: seg.codecs,
+		Origin: seg.origin, FirstSeq: seg.firstSeq,
 	})
 	if err != nil {
 		bw.Close()
@@ -272,6 +308,9 @@ func (w *Writer) fail(seg *segFile, err error) {
 	seg.failed.Store(true)
 	if first {
 		w.log.Error("recording failed; segment ends here", "camera", seg.camera, "segment", seg.key, "err", err)
+		if seg.imp != nil {
+			seg.imp.onFail(err)
+		}
 	}
 }
 
