@@ -105,11 +105,14 @@ func (h *hub) close() {
 func (h *hub) url() string { return h.scheme + "://" + h.addr + "/" + camID }
 
 // videoUnits returns the hub's received video units.
-func (h *hub) videoUnits() []*media.AccessUnit {
+func (h *hub) videoUnits() []*media.AccessUnit { return h.units(0) }
+
+// units returns the hub's received units of one track.
+func (h *hub) units(track int) []*media.AccessUnit {
 	_, units, _ := h.col.State()
 	var out []*media.AccessUnit
 	for _, u := range units {
-		if u.Track == 0 {
+		if u.Track == track {
 			out = append(out, u)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 
 	"github.com/vigil-video/vigil/internal/media"
+	"github.com/vigil-video/vigil/internal/repacket"
 	"github.com/vigil-video/vigil/internal/source/rtsp"
 	"github.com/vigil-video/vigil/internal/stream"
 	"github.com/vigil-video/vigil/internal/supervise"
@@ -166,7 +167,7 @@ func (p *pusher) loop(ctx context.Context, q *stream.Queue) error {
 		if err != nil {
 			return err
 		}
-		if first != nil && !sameTracks(first, tracks) {
+		if first != nil && !repacket.SameTracks(first, tracks) {
 			return ErrTracksChanged
 		}
 		first = tracks

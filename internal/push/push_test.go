@@ -12,27 +12,39 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/internal/media"
+	"github.com/vigil-video/vigil/internal/sim"
 	"github.com/vigil-video/vigil/internal/stream"
 	"github.com/vigil-video/vigil/internal/supervise"
 	"github.com/vigil-video/vigil/internal/testutil"
 )
 
-// TestPushToIngest pushes the real clip to a real ingest server, over
-// RTSP and over RTSPS with the hub's certificate pinned, and checks that
-// the hub's stream receives every frame, byte for byte, on the camera's
-// wall clock.
+// TestPushToIngest pushes the real clip (and an AAC track) to a real
+// ingest server, over RTSP and over RTSPS with the hub's certificate
+// pinned, and checks that the hub's stream receives every frame, byte for
+// byte, on the camera's wall clock.
 func TestPushToIngest(t *testing.T) {
-	for _, withTLS := range []bool{false, true} {
-		name := map[bool]string{false: "rtsp", true: "rtsps pinned"}[withTLS]
-		t.Run(name, func(t *testing.T) {
+	tests := []struct {
+		name       string
+		tls, audio bool
+	}{
+		{"rtsp", false, false},
+		{"rtsps pinned", true, false},
+		{"rtsps pinned with aac", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			f := loadFootage(t)
-			h := startHub(t, withTLS)
+			h := startHub(t, tt.tls)
 			cfg := Config{URL: h.url(), User: gwUser, Pass: gwPass}
-			if withTLS {
+			if tt.tls {
 				cfg.TLS = pin(sha256.Sum256(h.cert.Certificate.Leaf.Raw))
 			}
+			tracks := []media.Track{f.track}
+			if tt.audio {
+				tracks = append(tracks, aacTrack)
+			}
 			st := stream.New("local", stream.Options{})
-			pub := st.Publish([]media.Track{f.track})
+			pub := st.Publish(tracks)
 			defer pub.Close()
 			p := startPush(t, st, cfg)
 			waitFor(t, 10*time.Second, "push live", p.stats.Live.Load)
@@ -41,29 +53,37 @@ func TestPushToIngest(t *testing.T) {
 			// 8 s ahead: within the hub's 10 s tolerance of sender clocks
 			n := 150
 			base := time.Now().Add(-7 * time.Second).Truncate(time.Millisecond)
-			var sent []*media.AccessUnit
+			var sent, sentAudio []*media.AccessUnit
 			for i := range n {
 				au := f.unit(i, base)
 				sent = append(sent, au)
 				if err := pub.Write(au); err != nil {
 					t.Fatal(err)
 				}
+				for tt.audio && audioPTS(len(sentAudio))*sim.ClockRate/48000 < au.PTS+sim.ClockRate/10 {
+					a := aacUnit(len(sentAudio), base)
+					sentAudio = append(sentAudio, a)
+					_ = pub.Write(a)
+				}
 				if i%10 == 9 {
 					time.Sleep(5 * time.Millisecond) // 2000 fps: no overload
 				}
 			}
-			// depacket delivers a frame when the next one starts: all but
-			// the last have arrived once the hub has n-1
-			waitFor(t, 20*time.Second, "frames at the hub", func() bool { return len(h.videoUnits()) >= n-1 })
+			waitFor(t, 20*time.Second, "frames at the hub", func() bool {
+				return len(h.videoUnits()) >= n && len(h.units(1)) >= len(sentAudio)
+			})
 			got := h.videoUnits()
-			t.Logf("sent %d frames (%d bytes), hub received %d, dropped %d",
-				p.stats.Frames.Load(), p.stats.Bytes.Load(), len(got), p.stats.Dropped.Load())
-			if p.stats.Frames.Load() != int64(n) || p.stats.Dropped.Load() != 0 || p.stats.Sessions.Load() != 1 {
-				t.Fatalf("stats: frames %d dropped %d sessions %d", p.stats.Frames.Load(), p.stats.Dropped.Load(), p.stats.Sessions.Load())
+			t.Logf("sent %d frames, %d units (%d bytes); hub received %d frames, %d audio units; dropped %d",
+				p.stats.Frames.Load(), p.stats.Units.Load(), p.stats.Bytes.Load(), len(got), len(h.units(1)), p.stats.Dropped.Load())
+			if p.stats.Frames.Load() != int64(n) || p.stats.Units.Load() != int64(n+len(sentAudio)) ||
+				p.stats.Dropped.Load() != 0 || p.stats.Sessions.Load() != 1 {
+				t.Fatalf("stats: frames %d units %d dropped %d sessions %d", p.stats.Frames.Load(),
+					p.stats.Units.Load(), p.stats.Dropped.Load(), p.stats.Sessions.Load())
 			}
 			checkReceived(t, sent, got)
+			checkAudio(t, sentAudio, h.units(1))
 			begins, _, _ := h.col.State()
-			if len(begins) != 1 || begins[0][0].Width != f.clip.Width || begins[0][0].Codec != media.CodecH264 {
+			if len(begins) != 1 || len(begins[0]) != len(tracks) || begins[0][0].Width != f.clip.Width || begins[0][0].Codec != media.CodecH264 {
 				t.Fatalf("hub sessions %+v", begins)
 			}
 
@@ -80,12 +100,39 @@ func TestPushToIngest(t *testing.T) {
 	}
 }
 
+// aacTrack is AAC-LC, 48 kHz stereo.
+var aacTrack = media.Track{ID: 1, Codec: media.CodecAAC, ClockRate: 48000,
+	AACConfig: []byte{0x11, 0x90}, SampleRate: 48000, ChannelCount: 2}
+
+func audioPTS(j int) int64 { return int64(j) * 1024 }
+
+// aacUnit is the j-th AAC frame (1024 samples); its bytes are a pattern,
+// which nothing on the way decodes.
+func aacUnit(j int, base time.Time) *media.AccessUnit {
+	payload := bytes.Repeat([]byte{byte(j), 0x5a}, 100+j%50)
+	pts := audioPTS(j)
+	return &media.AccessUnit{Track: 1, PTS: pts, DTS: pts, Key: true, Payload: payload,
+		Wall: base.Add(time.Duration(pts) * time.Second / 48000)}
+}
+
+func checkAudio(t *testing.T, sent, got []*media.AccessUnit) {
+	t.Helper()
+	if len(got) != len(sent) {
+		t.Fatalf("hub got %d audio units, sent %d", len(got), len(sent))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Payload, sent[i].Payload) || got[i].PTS-got[0].PTS != sent[i].PTS-sent[0].PTS {
+			t.Fatalf("audio unit %d differs", i)
+		}
+	}
+}
+
 // checkReceived compares the hub's frames with the pushed ones: same NAL
 // units, keyframes, PTS steps, and wall times once the first RTCP sender
 // report has arrived.
 func checkReceived(t *testing.T, sent, got []*media.AccessUnit) {
 	t.Helper()
-	if len(got) < len(sent)-1 || len(got) > len(sent) {
+	if len(got) != len(sent) {
 		t.Fatalf("hub got %d frames, sent %d", len(got), len(sent))
 	}
 	firstWall := -1 // first frame after the first sender report

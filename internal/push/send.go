@@ -23,23 +23,33 @@ type sender struct {
 	video []bool // per track
 	keyed bool   // a video keyframe was sent (or there is no video)
 	timer *time.Timer
+
+	// drops already reported, and when
+	warnedDrops int64
+	warnedAt    time.Time
 }
+
+// dropWarnEvery is the shortest interval between two warnings about
+// dropped units.
+const dropWarnEvery = 30 * time.Second
 
 // run sends until the publisher leaves (nil), the connection fails
 // (sctx ends first) or ctx ends.
 func (s *sender) run(sctx, ctx context.Context, q *stream.Queue, tracks []media.Track) error {
 	s.keyed = !hasVideo(s.video)
+	s.warnedDrops = s.p.stats.Dropped.Load()
 	for {
 		it, err := q.Next(sctx)
 		if err != nil {
 			return s.ended(ctx)
 		}
+		s.warnDrops(time.Now())
 		switch it.Kind {
 		case stream.ItemEnd:
 			s.p.log.Info("publisher left; push session ends")
 			return nil
 		case stream.ItemBegin:
-			if !sameTracks(tracks, it.Tracks) {
+			if !repacket.SameTracks(tracks, it.Tracks) {
 				return ErrTracksChanged
 			}
 			s.keyed = !hasVideo(s.video) // same tracks: carry on from a keyframe
@@ -52,6 +62,17 @@ func (s *sender) run(sctx, ctx context.Context, q *stream.Queue, tracks []media.
 			}
 		}
 	}
+}
+
+// warnDrops logs the units dropped since the last warning, at most once
+// per dropWarnEvery.
+func (s *sender) warnDrops(now time.Time) {
+	d := s.p.stats.Dropped.Load()
+	if d == s.warnedDrops || now.Sub(s.warnedAt) < dropWarnEvery {
+		return
+	}
+	s.p.log.Warn("uplink too slow: units dropped", "dropped", d-s.warnedDrops, "total", d)
+	s.warnedDrops, s.warnedAt = d, now
 }
 
 // ended returns why the session's context ended: ctx's end, or the
