@@ -158,7 +158,7 @@ func (g *Gateway) apply(ctx context.Context, cfg uplink.Config) {
 		g.mu.Lock()
 		g.pipes[id] = p
 		g.mu.Unlock()
-		g.log.Info("camera started", "camera", id, "record", want[id].cam.Record, "live", p.spec.push != "" && g.cfg.Push != nil)
+		g.log.Info("camera started", "camera", id, "record", want[id].cam.Record, "live", p.spec.push != "")
 	}
 }
 

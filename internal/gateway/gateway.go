@@ -62,7 +62,7 @@ type Config struct {
 	Cameras []uplink.Camera
 	// Record tunes the fragments (FragmentDuration defaults to 1 s).
 	Record record.Config
-	// Push pushes live video; nil disables the live push (logged).
+	// Push replaces push.Run for the live push (tests); nil: push.Run.
 	Push PushFunc
 	// ConfigRefresh is how often the hub's config is fetched. It defaults
 	// to 30 s.
@@ -186,9 +186,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.spool = sp
 	g.queue = make(chan spoolJob, 4096)
-	if g.cfg.Push == nil {
-		g.log.Warn("live push to the hub is not available in this build; recording and uploads only")
-	}
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()

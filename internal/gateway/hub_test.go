@@ -33,6 +33,7 @@ type fakeHub struct {
 	token string
 	cred  string
 	pin   string // hex sha256 of the server certificate
+	cert  tls.Certificate
 
 	// answerPin, when set, replaces the pin in the enrolment answer.
 	answerPin string
@@ -72,7 +73,8 @@ func newFakeHub(t *testing.T, cameras ...uplink.Camera) *fakeHub {
 		mux.ServeHTTP(w, r)
 	}))
 	h.srv.EnableHTTP2 = true
-	h.srv.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	h.cert = selfSigned(t)
+	h.srv.TLS = &tls.Config{Certificates: []tls.Certificate{h.cert}}
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
 	sum := sha256.Sum256(h.srv.Certificate().Raw)

@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/vigil-video/vigil/internal/push"
 	"github.com/vigil-video/vigil/internal/record"
 	"github.com/vigil-video/vigil/internal/source/rtsp"
 	"github.com/vigil-video/vigil/internal/stream"
@@ -19,7 +21,8 @@ type camPipe struct {
 	spec   camSpec
 	st     *stream.Stream
 	src    *rtsp.Source
-	live   atomic.Bool
+	live   atomic.Bool // used with Config.Push
+	push   push.Stats
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -44,15 +47,8 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 	wg.Go(func() {
 		_ = supervise.Run(ctx, log, "source", supervise.Options{Backoff: g.cfg.SourceBackoff}, p.src.Run)
 	})
-	if spec.push != "" && g.cfg.Push != nil {
-		target := PushTarget{URL: spec.push, User: g.id.Gateway, Pass: g.id.Credential}
-		if strings.HasPrefix(spec.push, "rtsps://") {
-			target.TLS = g.id.TLS()
-		}
-		opts := supervise.Options{Backoff: g.cfg.PushBackoff, OnState: func(s supervise.State) { p.live.Store(s.Running) }}
-		wg.Go(func() {
-			_ = supervise.Run(ctx, log, "push", opts, func(ctx context.Context) error { return g.cfg.Push(ctx, p.st, target) })
-		})
+	if spec.push != "" {
+		wg.Go(func() { g.runPush(ctx, p, log) })
 	}
 	if spec.cam.Record {
 		wg.Go(func() {
@@ -66,6 +62,27 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 	}()
 	return p
 }
+
+// runPush pushes the camera's live video to the hub under supervise, with
+// push.Run or Config.Push.
+func (g *Gateway) runPush(ctx context.Context, p *camPipe, log *slog.Logger) {
+	target := PushTarget{URL: p.spec.push, User: g.id.Gateway, Pass: g.id.Credential}
+	if strings.HasPrefix(p.spec.push, "rtsps://") {
+		target.TLS = g.id.TLS()
+	}
+	opts := supervise.Options{Backoff: g.cfg.PushBackoff}
+	fn := func(ctx context.Context) error {
+		return push.Run(ctx, p.st, push.Config{URL: target.URL, User: target.User, Pass: target.Pass, TLS: target.TLS}, log, &p.push)
+	}
+	if g.cfg.Push != nil {
+		opts.OnState = func(s supervise.State) { p.live.Store(s.Running) }
+		fn = func(ctx context.Context) error { return g.cfg.Push(ctx, p.st, target) }
+	}
+	_ = supervise.Run(ctx, log, "push", opts, fn)
+}
+
+// isLive says the live push is up.
+func (p *camPipe) isLive() bool { return p.push.Live.Load() || p.live.Load() }
 
 // stop stops the pipeline and waits for it.
 func (p *camPipe) stop() {

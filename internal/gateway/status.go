@@ -57,7 +57,7 @@ func (g *Gateway) cameraStatus(p *camPipe, ss spool.Stats) uplink.CameraStatus {
 	id := p.spec.cam.ID
 	src := p.src.Status()
 	cs := uplink.CameraStatus{ID: id, Online: src.Playing, LastFrame: p.st.Stats().LastFrame,
-		Live: p.live.Load(), Dropped: ss.Dropped[id], Backlog: g.backlog(id)}
+		Live: p.isLive(), Dropped: ss.Dropped[id], Backlog: g.backlog(id)}
 	if src.Err != nil && !src.Playing {
 		cs.Error = src.Err.Error() // redacted by source/rtsp
 	}
