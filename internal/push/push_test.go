@@ -155,7 +155,7 @@ func checkReceived(t *testing.T, sent, got []*media.AccessUnit) {
 	}
 	// the first frames are queued before gortsplib's first sender report
 	// and take their arrival time; every later one has the camera's
-	if firstWall < 0 || firstWall > 30 {
+	if firstWall < 0 || firstWall > 75 {
 		t.Fatalf("first frame with the camera's wall time: %d", firstWall)
 	}
 	t.Logf("frames from %d on carry the camera's wall time", firstWall)
@@ -346,7 +346,7 @@ func TestStalledServer(t *testing.T) {
 			if p.stats.Dropped.Load() < 100 {
 				t.Fatal("no drops counted")
 			}
-			if cam.worst > 20*time.Millisecond {
+			if cam.worst > 100*time.Millisecond { // blocking would take the 2 s write timeout
 				t.Fatalf("a publisher Write took %v", cam.worst)
 			}
 			if sd := st.Stats().ReaderDrops; sd != uint64(p.stats.Dropped.Load()) {
