@@ -84,6 +84,8 @@ type uplinkServer struct {
 	imps    map[string]*impEntry // by camera + "/" + origin
 	stopped bool                 // Run has ended: importers close on release
 
+	uploadIdle time.Duration // uploadIdle; shorter in tests
+
 	// evMu serialises event transitions (index writes included), so an
 	// event is never opened twice or ended before it is stored.
 	evMu sync.Mutex
@@ -112,7 +114,8 @@ func (r *Registry) Uplink(deps UplinkDeps) http.Handler {
 		deps.RTSPBase = func(*http.Request) string { return "" }
 	}
 	u := &uplinkServer{r: r, deps: deps, log: r.log.With("part", "uplink"),
-		gws: map[string]*gwState{}, uploads: map[string]bool{}, imps: map[string]*impEntry{}}
+		gws: map[string]*gwState{}, uploads: map[string]bool{}, imps: map[string]*impEntry{},
+		uploadIdle: uploadIdle}
 	u.mux = http.NewServeMux()
 	u.mux.HandleFunc(uplink.PathConfig, u.serveConfig)
 	u.mux.HandleFunc(uplink.PathStatus, u.serveStatus)

@@ -17,6 +17,11 @@ import (
 // importerIdle is how long an unused importer is kept before it is closed.
 const importerIdle = time.Minute
 
+// uploadIdle is how long an upload may send nothing before the hub drops
+// it (freeing the camera's upload slot). An upload as a whole has no time
+// limit: a backlog at a low rate cap takes long.
+const uploadIdle = time.Minute
+
 // flushTimeout bounds the final Flush of an upload, which runs even when
 // the client has gone (what was stored must become durable).
 const flushTimeout = 30 * time.Second
@@ -108,8 +113,10 @@ func (u *uplinkServer) upload(w http.ResponseWriter, req *http.Request, gw gatew
 	}
 	key := camera + "/" + origin
 	imp := u.acquire(key, camera, origin)
-	body := &countingReader{r: http.MaxBytesReader(w, req.Body, u.r.cfg.MaxUpload), u: u, gw: gw}
-	badErr, hubErr := u.importStream(ctx, imp, uplink.NewDecoder(body), done.LastSeq)
+	rc := http.NewResponseController(w)
+	body := &countingReader{r: http.MaxBytesReader(w, req.Body, u.r.cfg.MaxUpload), u: u, gw: gw,
+		rc: rc, idle: u.uploadIdle}
+	badErr, hubErr := u.importStream(ctx, imp, body, done.LastSeq)
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
@@ -126,6 +133,7 @@ func (u *uplinkServer) upload(w http.ResponseWriter, req *http.Request, gw gatew
 	if ferr == nil && flushed > p.LastSeq {
 		u.log.Warn("importer flushed past the index", "camera", camera, "flushed", flushed, "index", p.LastSeq)
 	}
+	_ = rc.SetWriteDeadline(time.Now().Add(flushTimeout)) // ErrNotSupported: the server's own
 	var mbe *http.MaxBytesError
 	switch {
 	case hubErr != nil && ctx.Err() != nil && ferr == nil:
@@ -150,7 +158,8 @@ func (u *uplinkServer) upload(w http.ResponseWriter, req *http.Request, gw gatew
 
 // importStream hands every fragment after seq done to imp. badErr is the
 // sender's fault (a bad stream or fragment), hubErr the hub's.
-func (u *uplinkServer) importStream(ctx context.Context, imp Importer, dec *uplink.Decoder, done uint64) (badErr, hubErr error) {
+func (u *uplinkServer) importStream(ctx context.Context, imp Importer, body *countingReader, done uint64) (badErr, hubErr error) {
+	dec := uplink.NewDecoder(body)
 	for {
 		f, err := dec.Next()
 		if err == io.EOF {
@@ -162,6 +171,8 @@ func (u *uplinkServer) importStream(ctx context.Context, imp Importer, dec *upli
 		if f.Seq <= done {
 			continue
 		}
+		// waiting for the writer is not the gateway's idling
+		_ = body.rc.SetReadDeadline(time.Time{})
 		if _, err := imp.Import(ctx, f); err != nil {
 			if u.deps.IsBadFragment(err) {
 				return fmt.Errorf("fragment %d: %w", f.Seq, err), nil
@@ -241,14 +252,18 @@ func (u *uplinkServer) closeIdle(cutoff time.Time) {
 }
 
 // countingReader counts the bytes of an upload as they arrive, for the
-// gateway's hub-measured rate and received total.
+// gateway's hub-measured rate and received total, and gives each read
+// the idle deadline (replacing the server's read timeout, if any).
 type countingReader struct {
-	r  io.Reader
-	u  *uplinkServer
-	gw gatewayIdent
+	r    io.Reader
+	u    *uplinkServer
+	gw   gatewayIdent
+	rc   *http.ResponseController
+	idle time.Duration
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	_ = c.rc.SetReadDeadline(time.Now().Add(c.idle)) // ErrNotSupported: the server's own
 	n, err := c.r.Read(p)
 	if n > 0 {
 		now := c.u.deps.Now()

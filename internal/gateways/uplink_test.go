@@ -1,11 +1,14 @@
 package gateways
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -585,5 +588,41 @@ func TestGatewayEvents(t *testing.T) {
 	e.u.check(ctx)
 	if ev := events(); len(ev) != 2 {
 		t.Fatalf("events after revocation: %+v", ev)
+	}
+}
+
+// TestUplinkStalledUpload: an upload that stops sending is dropped after
+// the idle time, keeping what arrived, and the camera takes uploads again.
+func TestUplinkStalledUpload(t *testing.T) {
+	e := newUpEnv(t, Config{})
+	e.u.uploadIdle = 300 * time.Millisecond
+	stream := encodeFrags(t, frags(1, 3))
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	head := "POST " + uplink.FragmentsPath("cam-n1", testOrigin) + " HTTP/1.1\r\nHost: hub\r\n" +
+		"Authorization: Bearer " + e.cred + "\r\nContent-Type: " + uplink.ContentType + "\r\n" +
+		"Content-Length: " + strconv.Itoa(len(stream)+1000) + "\r\n\r\n"
+	if _, err := conn.Write(append([]byte(head), stream...)); err != nil {
+		t.Fatal(err)
+	}
+	// then nothing: the hub must give up and answer (or close)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("stalled upload answered %d %s", res.StatusCode, b)
+		}
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the hub kept a stalled upload open")
+	}
+	if got := e.x.storedSeqs("cam-n1", testOrigin); !slices.Equal(got, []uint64{1, 2, 3}) {
+		t.Fatalf("stored %v", got)
+	}
+	if a := e.upload(t, "cam-n1", encodeFrags(t, frags(4, 4))); a.code != http.StatusOK || progressOf(t, a).LastSeq != 4 {
+		t.Fatalf("upload after the stall: %d %s", a.code, a.body)
 	}
 }
