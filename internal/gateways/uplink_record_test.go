@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,24 @@ func TestUplinkRealImporter(t *testing.T) {
 	}
 	if stored != len(fs0) || frames != fx.Frames[0] {
 		t.Fatalf("hub stored %d fragments with %d frames; sent %d fragments with %d frames", stored, frames, len(fs0), fx.Frames[0])
+	}
+
+	// a fragment the importer refuses (a stream intact, a moof not):
+	// 400, what came before it kept, nothing after it stored
+	bad := slices.Clone(fs0[:4])
+	bad[2].Data = append([]byte("\x00\x00\x00\x10moofgarbage!"), bad[2].Data[16:]...)
+	a := e.upload(t, "cam-n2", encodeFrags(t, bad))
+	var ue uploadError
+	a.decode(t, &ue)
+	if a.code != http.StatusBadRequest || ue.Code != "bad_request" || ue.Progress.LastSeq != 2 ||
+		!strings.Contains(ue.Error, "fragment 3") {
+		t.Fatalf("bad fragment: %d %s", a.code, a.body)
+	}
+	segs, err = e.idx.Segments(ctx, "cam-n2", fs0[0].Start.Add(-time.Hour), lastEnd.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) != 1 || len(segs[0].Fragments) != 2 {
+		t.Fatalf("cam-n2 segments after a bad fragment: %+v", segs)
 	}
 }
