@@ -8,6 +8,8 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
+	"github.com/bluenviron/gortsplib/v5/pkg/ntp"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/vigil-video/vigil/internal/media"
@@ -22,7 +24,9 @@ type sender struct {
 	outs  []*repacket.Track
 	video []bool // per track
 	keyed bool   // a video keyframe was sent (or there is no video)
-	timer *time.Timer
+	// reported: the media's first sender report went out (per track)
+	reported []bool
+	timer    *time.Timer
 
 	// drops already reported, and when
 	warnedDrops int64
@@ -115,6 +119,10 @@ func (s *sender) send(ctx context.Context, au *media.AccessUnit) error {
 		if err := s.write(ctx, out, pkt, wall); err != nil {
 			return err
 		}
+		if !s.reported[au.Track] {
+			s.reported[au.Track] = true
+			s.report(out, pkt, wall)
+		}
 	}
 	if video {
 		s.p.stats.Frames.Add(1)
@@ -136,6 +144,25 @@ func (s *sender) write(ctx context.Context, out *repacket.Track, pkt *rtp.Packet
 		if err := s.pause(ctx); err != nil {
 			return err
 		}
+	}
+}
+
+// report sends a sender report right after a media's first packet, so
+// that the server maps the timestamps to the units' wall time from the
+// first unit on (gortsplib's own first report comes from another
+// goroutine, after packets queued meanwhile). The server learns the
+// media's SSRC from that first packet.
+func (s *sender) report(out *repacket.Track, pkt *rtp.Packet, wall time.Time) {
+	fs, ok := s.c.Stats().Session.Medias[out.Media].Formats[out.Media.Formats[0]]
+	if !ok {
+		return
+	}
+	sr := &rtcp.SenderReport{
+		SSRC: fs.LocalSSRC, NTPTime: ntp.Encode(wall), RTPTime: pkt.Timestamp,
+		PacketCount: 1, OctetCount: uint32(len(pkt.Payload)), //nolint:gosec // one packet
+	}
+	if err := s.c.WritePacketRTCP(out.Media, sr); err != nil {
+		s.p.log.Debug("first sender report not sent", "error", err.Error())
 	}
 }
 

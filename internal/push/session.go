@@ -106,7 +106,7 @@ func (p *pusher) session(ctx context.Context, q *stream.Queue, tracks []media.Tr
 	p.stats.Live.Store(true)
 	defer p.stats.Live.Store(false)
 	p.log.Info("pushing", "tracks", trackSummary(tracks))
-	s := &sender{p: p, c: c, outs: outs, video: videoTracks(tracks)}
+	s := &sender{p: p, c: c, outs: outs, video: videoTracks(tracks), reported: make([]bool, len(tracks))}
 	return s.run(sctx, ctx, q, tracks)
 }
 
