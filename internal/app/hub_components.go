@@ -35,6 +35,7 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	h.extra = append(h.extra, h.watchRemoteSites(gws))
 	routes := append(h.buildWatch(), keys.Routes(h.keys)...)
 	routes = append(routes, gws.Routes()...)
 	a, err := api.New(api.Config{}, api.Deps{
@@ -50,7 +51,8 @@ func (h *hub) buildComponents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.handler = withGatewayEnroll(gws, frontHandler(a.Handler(), sso))
+	h.handler = withGatewayEnroll(gws, h.uplinkHandler(gws), frontHandler(a.Handler(), sso))
+	h.extra = append(h.extra, component{name: "gateways", run: gws.Run})
 	rc := h.cfg.Retention
 	ret := retention.New(retention.Config{
 		Interval: rc.Interval.D(), Retention: time.Duration(rc.Days) * 24 * time.Hour,

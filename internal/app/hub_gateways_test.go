@@ -40,15 +40,23 @@ func TestGatewayWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var nextCalled bool
+	var nextCalled, uplinkCalled bool
 	h := withGatewayEnroll(reg, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		uplinkCalled = true
+		w.WriteHeader(http.StatusAccepted)
+	}), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		nextCalled = true
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/gateways", nil))
-	if !nextCalled || rec.Code != http.StatusTeapot {
-		t.Fatalf("other path: next called %v, status %d", nextCalled, rec.Code)
+	if !nextCalled || uplinkCalled || rec.Code != http.StatusTeapot {
+		t.Fatalf("other path: next called %v, uplink %v, status %d", nextCalled, uplinkCalled, rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/uplink/config", nil))
+	if !uplinkCalled || rec.Code != http.StatusAccepted {
+		t.Fatalf("uplink path: uplink called %v, status %d", uplinkCalled, rec.Code)
 	}
 	body, _ := json.Marshal(map[string]string{"token": token})
 	rec = httptest.NewRecorder()

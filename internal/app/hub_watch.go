@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-video/vigil/internal/snapshot"
 	"github.com/vigil-video/vigil/internal/stream"
 	"github.com/vigil-video/vigil/internal/transcode"
+	"github.com/vigil-video/vigil/internal/uplink"
 	"github.com/vigil-video/vigil/internal/web"
 )
 
@@ -88,7 +89,8 @@ func (b browserStreams) BrowserStream(id string) (*stream.Stream, func(), error)
 
 // frontRoutes are the routes the hub serves in front of the API, without a
 // user login (see withGatewayEnroll); openapi.yaml describes them too.
-var frontRoutes = []string{"POST " + gateways.EnrollPath}
+var frontRoutes = []string{"POST " + gateways.EnrollPath,
+	"GET " + uplink.PathConfig, "POST " + uplink.PathStatus, "GET " + uplink.PathFragments, "POST " + uplink.PathFragments}
 
 // frontHandler serves the API (and health, readiness, metrics), the
 // OpenID Connect login when sso is not nil, and, for every other path, the
