@@ -476,3 +476,49 @@ func nalTypes(nalus [][]byte) string {
 	}
 	return b.String()
 }
+
+// TestStartsOnKeyframe: a push that joins a running stream starts with
+// the stream's kept GOP, or, without one, at the next keyframe.
+func TestStartsOnKeyframe(t *testing.T) {
+	tests := []struct {
+		name      string
+		before    [2]int // frames [from, to) written before the push starts
+		wantFirst int    // first frame the hub gets
+	}{
+		{"kept gop", [2]int{0, 15}, 0},
+		{"mid gop without a kept one", [2]int{5, 15}, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := loadFootage(t)
+			if !f.clip.Frames[0].Key || !f.clip.Frames[20].Key || f.clip.Frames[5].Key {
+				t.Fatal("clip keyframes moved")
+			}
+			h := startHub(t, false)
+			st := stream.New("local", stream.Options{})
+			pub := st.Publish([]media.Track{f.track})
+			defer pub.Close()
+			base := time.Now().Add(-3 * time.Second)
+			for i := tt.before[0]; i < tt.before[1]; i++ {
+				_ = pub.Write(f.unit(i, base))
+			}
+			p := startPush(t, st, Config{URL: h.url(), User: gwUser, Pass: gwPass})
+			waitFor(t, 10*time.Second, "push live", p.stats.Live.Load)
+			const last = 50
+			for i := tt.before[1]; i < last; i++ {
+				_ = pub.Write(f.unit(i, base))
+			}
+			want := last - tt.wantFirst
+			waitFor(t, 10*time.Second, "frames at the hub", func() bool { return len(h.videoUnits()) >= want })
+			got := h.videoUnits()
+			var sent []*media.AccessUnit
+			for i := tt.wantFirst; i < last; i++ {
+				sent = append(sent, f.unit(i, base))
+			}
+			checkReceived(t, sent, got)
+			if p.stats.Dropped.Load() != 0 {
+				t.Fatalf("%d dropped", p.stats.Dropped.Load())
+			}
+		})
+	}
+}
