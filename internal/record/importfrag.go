@@ -8,9 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
-
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/segment"
 )
@@ -44,26 +41,12 @@ func parseInit(init []byte) (*importLayout, error) {
 	if !res.Tracks[res.RefTrack].Video {
 		return nil, badFragment("init has no video track")
 	}
-	var in fmp4.Init
-	if err := in.Unmarshal(bytes.NewReader(init)); err != nil {
+	names, err := initCodecs(init[:res.InitSize])
+	if err != nil {
 		return nil, badFragment("init: %v", err)
 	}
-	names := make([]string, 0, len(in.Tracks))
-	for _, t := range in.Tracks {
-		var c media.Codec
-		switch t.Codec.(type) {
-		case *codecs.H264:
-			c = media.CodecH264
-		case *codecs.H265:
-			c = media.CodecH265
-		case *codecs.MPEG4Audio:
-			c = media.CodecAAC
-		case *codecs.Opus:
-			c = media.CodecOpus
-		default:
-			return nil, badFragment("init: track %d has a codec Vigil does not record (%T)", t.ID, t.Codec)
-		}
-		names = append(names, c.String())
+	if len(names) != len(res.Tracks) {
+		return nil, badFragment("init: %d sample descriptions for %d tracks", len(names), len(res.Tracks))
 	}
 	l := &importLayout{init: init, tracks: map[uint32]segment.TrackInfo{}, ref: res.Tracks[res.RefTrack].ID,
 		codecs: strings.Join(names, ",")}
@@ -74,6 +57,66 @@ func parseInit(init []byte) (*importLayout, error) {
 		l.tracks[t.ID] = t
 	}
 	return l, nil
+}
+
+// sampleEntryCodecs maps the sample entry types segment.Init writes to
+// Vigil's codecs.
+var sampleEntryCodecs = map[string]media.Codec{
+	"avc1": media.CodecH264, "hvc1": media.CodecH265, "hev1": media.CodecH265,
+	"mp4a": media.CodecAAC, "Opus": media.CodecOpus,
+}
+
+// initCodecs returns the codec names of an init block's tracks, in order,
+// from each trak's first stsd sample entry (a bounded walk of the boxes:
+// the init comes from the network).
+func initCodecs(init []byte) ([]string, error) {
+	top, err := boxes(init)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, b := range top {
+		if b.typ != "moov" {
+			continue
+		}
+		traks, err := boxes(init[b.body:b.end])
+		if err != nil {
+			return nil, err
+		}
+		for _, tk := range traks {
+			if tk.typ != "trak" {
+				continue
+			}
+			body := init[b.body:b.end][tk.body:tk.end]
+			var entry string
+			for _, path := range []string{"mdia", "minf", "stbl", "stsd"} {
+				kids, err := boxes(body)
+				if err != nil {
+					return nil, err
+				}
+				found := false
+				for _, k := range kids {
+					if k.typ == path {
+						body, found = body[k.body:k.end], true
+						break
+					}
+				}
+				if !found {
+					return nil, fmt.Errorf("trak without %s", path)
+				}
+			}
+			if len(body) < 8+8 { // full box header, entry count, first entry header
+				return nil, errors.New("empty stsd")
+			}
+			entry = string(body[12:16])
+			c, ok := sampleEntryCodecs[entry]
+			if !ok {
+				return nil, fmt.Errorf("track with sample entry %q, which Vigil does not record", entry)
+			}
+			names = append(names, c.String())
+		}
+	}
+	return names, nil
 }
 
 // fragInfo is what patching needs of a parsed moof+mdat.
