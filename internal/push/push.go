@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -65,7 +66,7 @@ type Config struct {
 	// 512 units and 8 MiB.
 	QueueUnits, QueueBytes int
 	// WriteQueue is the number of RTP packets gortsplib buffers for the
-	// socket (a power of two). It defaults to 1024.
+	// socket, rounded up to a power of two. It defaults to 1024.
 	WriteQueue int
 	// ReadTimeout bounds the wait for each response. It defaults to 10 s.
 	ReadTimeout time.Duration
@@ -87,6 +88,7 @@ func (c Config) withDefaults() Config {
 	if c.WriteQueue <= 0 {
 		c.WriteQueue = 1024
 	}
+	c.WriteQueue = 1 << bits.Len(uint(c.WriteQueue-1)) // gortsplib wants a power of two
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = 10 * time.Second
 	}

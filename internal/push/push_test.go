@@ -522,3 +522,12 @@ func TestStartsOnKeyframe(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigDefaults(t *testing.T) {
+	tests := []struct{ in, want int }{{0, 1024}, {1, 1}, {3, 4}, {64, 64}, {100, 128}, {1025, 2048}}
+	for _, tt := range tests {
+		if got := (Config{WriteQueue: tt.in}).withDefaults().WriteQueue; got != tt.want {
+			t.Errorf("WriteQueue %d -> %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
