@@ -157,8 +157,11 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log.With("component", "gateway"),
 		pipes: map[string]*camPipe{}, signals: map[string]*camSignal{}}
 	if cfg.BackfillRate > 0 {
+		// The bucket holds 100 ms of the cap (at least one chunk): an
+		// upload woken late catches up, and after idling no more than
+		// that goes out at once.
 		bps := float64(cfg.BackfillRate) / 8
-		g.limiter = rate.NewLimiter(rate.Limit(bps), rateChunk)
+		g.limiter = rate.NewLimiter(rate.Limit(bps), max(rateChunk, int(bps/10)))
 	}
 	return g, nil
 }

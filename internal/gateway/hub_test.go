@@ -52,15 +52,20 @@ type fakeHub struct {
 	status  []uplink.Status
 	bytesIn int64
 	firstIn time.Time // first byte of any upload
-	lastIn  time.Time // end of the last upload
-	posts   int
-	http1   int // uploads that did not come over HTTP/2
+	// markIn is when markBytes had been received: the start of the
+	// steady state, past the bucket's initial burst.
+	markIn    time.Time
+	markBytes int64
+	lastIn    time.Time // end of the last upload
+	posts     int
+	http1     int                  // uploads that did not come over HTTP/2
+	doneAt    map[string]time.Time // per camera: end of its last upload
 }
 
 func newFakeHub(t *testing.T, cameras ...uplink.Camera) *fakeHub {
 	t.Helper()
 	h := &fakeHub{t: t, token: "vge_testtoken", cred: "vgc_secretcredential", frags: map[string][]uplink.Fragment{},
-		lastSeq: map[string]uint64{}}
+		lastSeq: map[string]uint64{}, doneAt: map[string]time.Time{}}
 	h.cfg = uplink.Config{Gateway: "gw1", Site: "site1", Cameras: cameras}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+EnrollPath, h.enroll)
@@ -156,6 +161,11 @@ func (h *fakeHub) progressLocked(r *http.Request) uplink.Progress {
 	return p
 }
 
+// markBytes is where the fake hub starts measuring the upload rate: after
+// the token bucket's initial burst (100 ms of the cap) and what HTTP/2
+// buffers before the handler reads.
+const markBytes = 150_000
+
 // countingReader counts the bytes of an upload as the hub reads them.
 type countingReader struct {
 	r io.Reader
@@ -170,6 +180,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 			c.h.firstIn = time.Now()
 		}
 		c.h.bytesIn += int64(n)
+		if c.h.markIn.IsZero() && c.h.bytesIn >= markBytes {
+			c.h.markIn, c.h.markBytes = time.Now(), c.h.bytesIn
+		}
 		c.h.mu.Unlock()
 	}
 	return n, err
@@ -208,6 +221,7 @@ func (h *fakeHub) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	h.lastIn = time.Now()
+	h.doneAt[r.PathValue("id")] = h.lastIn
 	h.posts++
 	p := h.progressLocked(r)
 	h.mu.Unlock()
