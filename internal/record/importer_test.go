@@ -652,3 +652,77 @@ func TestImporterKeepsAudioOffsets(t *testing.T) {
 		t.Errorf("%d audio samples from before a segment's first video sample dropped; want a few at each segment start", audioSamples)
 	}
 }
+
+// failingStore makes the first file it creates fail from its failAt-th
+// write on (the init block is write 1).
+type failingStore struct {
+	Store
+	failAt  int
+	created *int
+}
+
+type failingWriter struct {
+	blob.Writer
+	n, failAt int
+}
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	f.n++
+	if f.failAt > 0 && f.n >= f.failAt {
+		return 0, errors.New("disk on fire")
+	}
+	return f.Writer.Write(p)
+}
+
+func (s failingStore) Create(ctx context.Context, key string) (blob.Writer, error) {
+	w, err := s.Store.Create(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	*s.created++
+	if *s.created == 1 {
+		return &failingWriter{Writer: w, failAt: s.failAt}, nil
+	}
+	return &failingWriter{Writer: w}, nil
+}
+
+func TestImporterWriteErrorResends(t *testing.T) {
+	frags := gatewayFragments(t, Config{}, []clipRun{{from: 0, n: 100}}, 0)
+	created := 0
+	h := newHubWithStore(t, t.TempDir(), Config{SegmentDuration: time.Hour}, func(s Store) Store {
+		return failingStore{Store: s, failAt: 1 + 5, created: &created} // fragment 5 fails
+	})
+	im := h.importer()
+	importAll(t, im, frags)
+	acked, err := im.Flush(t.Context())
+	if err == nil || acked > 4 {
+		t.Fatalf("flush after a write error = %d, %v; want at most 4 and the error", acked, err)
+	}
+	// The gateway re-sends everything after its ack.
+	n := 0
+	for _, f := range frags[acked:] {
+		stored, err := im.Import(t.Context(), f.Imported)
+		if err != nil {
+			t.Fatalf("re-send seq %d: %v", f.Seq, err)
+		}
+		if stored {
+			n++
+		}
+	}
+	if n != len(frags)-4 {
+		t.Errorf("stored %d re-sent fragments, want %d (5..%d)", n, len(frags)-4, len(frags))
+	}
+	if a, err := im.Flush(t.Context()); err != nil || a != uint64(len(frags)) {
+		t.Fatalf("flush = %d, %v", a, err)
+	}
+	im.Close()
+	h.stopWriter(t)
+	segs := hubSegments(t, h.idx)
+	if len(segs) != 2 || len(segs[0].Fragments) != 4 || segs[1].FirstSeq != 5 {
+		t.Fatalf("%d segments; want 1..4 and 5..", len(segs))
+	}
+	if got := checkHubFiles(t, h.store, segs, true); got != frameSum(frags) {
+		t.Errorf("%d frames stored, want %d exactly", got, frameSum(frags))
+	}
+	checkGaps(t, h.idx, nil)
+}
