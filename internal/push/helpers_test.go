@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,6 +226,8 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 type proxy struct {
 	ln     net.Listener
 	target string
+	// rate, when set, limits forwarding to client bytes per second
+	rate   atomic.Int64
 	mu     sync.Mutex
 	paused chan struct{} // closed to pause
 	conns  []net.Conn
@@ -280,6 +283,9 @@ func (p *proxy) forward(dst, src net.Conn) {
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
+			}
+			if r := p.rate.Load(); r > 0 {
+				time.Sleep(time.Duration(n) * time.Second / time.Duration(r)) // the link's pace
 			}
 		}
 		if err != nil {

@@ -531,3 +531,59 @@ func TestConfigDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowUplink: over a link slower than the camera, every frame is
+// either sent, and received by the hub, or counted as dropped, and the
+// hub's frames resume at a keyframe after each loss.
+func TestSlowUplink(t *testing.T) {
+	f := loadFootage(t)
+	h := startHub(t, false)
+	px := startProxy(t, h.addr)
+	px.rate.Store(1 << 20) // 1 MiB/s for a ~4 MB/s camera
+	st := stream.New("local", stream.Options{})
+	pub := st.Publish([]media.Track{f.track})
+	defer pub.Close()
+	cfg := Config{URL: "rtsp://" + px.addr() + "/" + camID, User: gwUser, Pass: gwPass, QueueUnits: 64, WriteQueue: 256}
+	p := startPush(t, st, cfg)
+	waitFor(t, 10*time.Second, "push live", p.stats.Live.Load)
+	cam := &camera{t: t, f: f, pub: pub, base: time.Now()}
+	cam.write(20_000, time.Millisecond, func() bool { return p.stats.Dropped.Load() >= 300 })
+	px.rate.Store(0) // the link recovers while the camera goes on
+	cam.write(200, 2*time.Millisecond, nil)
+	waitFor(t, 30*time.Second, "the backlog at the hub", func() bool {
+		return int64(len(h.videoUnits())) == p.stats.Frames.Load() && p.stats.Frames.Load()+p.stats.Dropped.Load() == int64(cam.n)
+	})
+	frames, dropped := p.stats.Frames.Load(), p.stats.Dropped.Load()
+	got := h.videoUnits()
+	t.Logf("camera wrote %d frames; push sent %d, dropped %d; hub received %d (%.1f%% of those written)",
+		cam.n, frames, dropped, len(got), 100*float64(len(got))/float64(cam.n))
+	if frames+dropped != int64(cam.n) {
+		t.Fatalf("sent %d + dropped %d != written %d", frames, dropped, cam.n)
+	}
+	if dropped == 0 {
+		t.Fatal("nothing dropped")
+	}
+	// the hub's frames are the camera's in order, with losses that end at
+	// a keyframe
+	k, prev, losses := 0, -1, 0
+	for i, g := range got {
+		for k < cam.n && !sameNALUs(g.NALUs, f.unit(k, cam.base).NALUs) {
+			k++
+		}
+		if k == cam.n {
+			t.Fatalf("hub frame %d is none of the camera's (in order)", i)
+		}
+		if k != prev+1 {
+			losses++
+			if !g.Key {
+				t.Fatalf("hub frame %d (camera frame %d) follows a loss but is no keyframe", i, k)
+			}
+		}
+		prev = k
+		k++
+	}
+	if losses == 0 {
+		t.Fatal("the hub's frames show no loss")
+	}
+	t.Logf("%d losses, each resumed at a keyframe", losses)
+}
