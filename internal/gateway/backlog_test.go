@@ -183,3 +183,46 @@ func TestCredentialRefused(t *testing.T) {
 		t.Fatal("the credential is in the log")
 	}
 }
+
+// TestHubErrorAnswers: the hub's error answers carry its progress, which
+// the gateway acknowledges; a 413 goes on with the rest at once; a
+// fragment refused twice is skipped, the rest is delivered and freed.
+func TestHubErrorAnswers(t *testing.T) {
+	cases := []struct {
+		name       string
+		badSeq     uint64
+		maxPerPost int
+		want       []uint64
+	}{
+		{name: "too large", maxPerPost: 4, want: []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		{name: "refused fragment", badSeq: 4, want: []uint64{1, 2, 3, 5, 6, 7, 8, 9, 10}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fillSpool(t, dir, 10, 1000, time.Now().Add(-time.Hour), "a")
+			h := newFakeHub(t, deadCamera("a"))
+			h.badSeq, h.maxPerPost = tc.badSeq, tc.maxPerPost
+			g, stop := runGateway(t, Config{Hub: h.srv.URL, Token: h.pinnedToken(), DataDir: dir}, nil, nil)
+			waitFor(t, 10*time.Second, "seq 10 at the hub", func() bool {
+				fs := h.fragments("a")
+				return len(fs) > 0 && fs[len(fs)-1].Seq == 10
+			})
+			waitFor(t, 5*time.Second, "the spool to be freed", func() bool { return spoolPending(g) == 0 })
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got := seqs(h.fragments("a")); !equalSeqs(got, tc.want) {
+				t.Fatalf("hub holds %v, want %v", got, tc.want)
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.dupes != 0 || h.refusals == 0 {
+				t.Fatalf("duplicates %d, refusals %d", h.dupes, h.refusals)
+			}
+			if tc.badSeq != 0 && h.refusals != 2 {
+				t.Fatalf("the bad fragment was refused %d times, want 2 (retried once, then skipped)", h.refusals)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vigil-video/vigil/internal/uplink"
@@ -67,8 +68,25 @@ func (c *Client) Progress(ctx context.Context, camera, origin string) (uplink.Pr
 	return p, nil
 }
 
+// UploadError is a refused or failed upload. When HasProgress, Progress
+// is what the hub durably holds anyway (it acknowledges those seqs).
+type UploadError struct {
+	Status      int    // HTTP status
+	Code        string // the hub's error code: bad_request, too_large, conflict, internal, ...
+	Message     string
+	Progress    uplink.Progress
+	HasProgress bool
+}
+
+// Error implements error.
+func (e *UploadError) Error() string {
+	return fmt.Sprintf("hub answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
 // Upload posts a fragment stream read from body and returns the progress
-// the hub answers once what it received is durable.
+// the hub answers once what it received is durable. A non-2xx answer is an
+// *UploadError (carrying the hub's progress when it sent one), a refused
+// credential ErrCredentialRefused.
 func (c *Client) Upload(ctx context.Context, camera, origin string, body io.Reader) (uplink.Progress, error) {
 	var p uplink.Progress
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+uplink.FragmentsPath(camera, origin), body)
@@ -76,10 +94,37 @@ func (c *Client) Upload(ctx context.Context, camera, origin string, body io.Read
 		return p, fmt.Errorf("upload %s: %w", camera, err)
 	}
 	req.Header.Set("Content-Type", uplink.ContentType)
-	if err := c.do(req, &p); err != nil {
+	req.Header.Set("Authorization", "Bearer "+c.cred)
+	resp, err := c.http.Do(req)
+	if err != nil {
 		return p, fmt.Errorf("upload %s: %w", camera, err)
 	}
-	return p, nil
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return p, fmt.Errorf("upload %s: %w", camera, ErrCredentialRefused)
+	}
+	if resp.StatusCode/100 == 2 {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p); err != nil {
+			return p, fmt.Errorf("upload %s: decode the hub's answer: %w", camera, err)
+		}
+		return p, nil
+	}
+	ue := &UploadError{Status: resp.StatusCode}
+	var ans struct {
+		Error    string           `json:"error"`
+		Code     string           `json:"code"`
+		Progress *uplink.Progress `json:"progress"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &ans) == nil {
+		ue.Code, ue.Message = ans.Code, ans.Error
+		if ans.Progress != nil {
+			ue.Progress, ue.HasProgress = *ans.Progress, true
+		}
+	} else {
+		ue.Message = strings.TrimSpace(string(b[:min(len(b), 512)]))
+	}
+	return ue.Progress, fmt.Errorf("upload %s: %w", camera, ue)
 }
 
 func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {

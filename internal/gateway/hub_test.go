@@ -39,6 +39,11 @@ type fakeHub struct {
 	answerPin string
 	failing   atomic.Bool // answer 503 to every uplink request
 	revoked   atomic.Bool // answer 401 to every uplink request
+	// badSeq is refused as an invalid fragment (400 with the progress);
+	// maxPerPost > 0 answers 413 after that many fragments in one POST.
+	badSeq     uint64
+	maxPerPost int
+	refusals   int
 
 	requests atomic.Int64 // every request that reached a handler
 	enrolls  atomic.Int64
@@ -200,6 +205,7 @@ func (h *fakeHub) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	dec := uplink.NewDecoder(&countingReader{r: r.Body, h: h})
 	k := h.key(r)
+	n := 0
 	for {
 		f, err := dec.Next()
 		if errors.Is(err, io.EOF) {
@@ -211,6 +217,20 @@ func (h *fakeHub) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Data = bytes.Clone(f.Data)
 		h.mu.Lock()
+		if f.Seq == h.badSeq || (h.maxPerPost > 0 && n == h.maxPerPost) {
+			status, code := http.StatusBadRequest, "bad_request"
+			if f.Seq != h.badSeq {
+				status, code = http.StatusRequestEntityTooLarge, "too_large"
+			}
+			h.refusals++
+			p := h.progressLocked(r)
+			h.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": "refused", "code": code, "progress": p})
+			return
+		}
+		n++
 		if f.Seq <= h.lastSeq[k] {
 			h.dupes++
 		} else {

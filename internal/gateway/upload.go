@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +49,12 @@ func (g *Gateway) upload(ctx context.Context, camera string, log *slog.Logger) e
 		batch := cutBatch(entries)
 		sent, p, err := g.send(ctx, camera, origin, batch, log)
 		if err != nil {
-			return g.uplinkErr(ctx, err, log)
+			next, err := g.uploadFailed(ctx, camera, batch, sig, err, log)
+			if err != nil {
+				return err
+			}
+			last = max(last, next)
+			continue
 		}
 		if sent > 0 && p.LastSeq < sent {
 			return fmt.Errorf("upload %s: hub holds up to seq %d after a stream ending at %d", camera, p.LastSeq, sent)
@@ -58,6 +64,41 @@ func (g *Gateway) upload(ctx context.Context, camera string, log *slog.Logger) e
 		}
 		last = max(batch[len(batch)-1].Seq, p.LastSeq)
 	}
+}
+
+// uploadFailed handles a failed upload of batch. What the hub's error
+// answer says it holds is acknowledged. A 413 goes on after the hub's
+// progress at once. A fragment the hub refuses (400) twice in a row is
+// skipped (it would block the camera forever; the hub records the hole).
+// Otherwise it returns the error, for the supervisor's backoff. It returns
+// the seq to go on after.
+func (g *Gateway) uploadFailed(ctx context.Context, camera string, batch []spool.Entry, sig *camSignal, err error, log *slog.Logger) (uint64, error) {
+	var ue *UploadError
+	if !errors.As(err, &ue) || !ue.HasProgress {
+		return 0, g.uplinkErr(ctx, err, log)
+	}
+	p := ue.Progress
+	if aerr := g.ack(camera, p.LastSeq); aerr != nil {
+		return 0, aerr
+	}
+	if ue.Status == http.StatusRequestEntityTooLarge && p.LastSeq >= batch[0].Seq {
+		return p.LastSeq, nil
+	}
+	if ue.Status != http.StatusBadRequest {
+		return 0, err
+	}
+	bad := uint64(0)
+	for _, e := range batch {
+		if e.Seq > p.LastSeq && !e.Corrupt {
+			bad = e.Seq
+			break
+		}
+	}
+	if bad == 0 || sig.refused.Swap(bad) != bad {
+		return 0, err
+	}
+	log.Error("the hub refused a fragment twice; skipping it (the hub records the hole)", "seq", bad, "err", err)
+	return bad, nil
 }
 
 // wait blocks until a fragment of the camera is appended. When fragments

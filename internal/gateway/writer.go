@@ -18,6 +18,7 @@ type spoolJob struct {
 type camSignal struct {
 	ch       chan struct{} // capacity 1
 	appended atomic.Uint64 // last seq appended
+	refused  atomic.Uint64 // seq the hub last refused as bad (400)
 }
 
 // signal returns the camera's signal, creating it (one per camera id,
