@@ -90,11 +90,26 @@ type importSeg struct {
 	closed         bool
 }
 
-// NewImporter returns an importer for camera's fragments from the spool
-// origin. Only one importer per (camera, origin) may run at a time.
+// NewImporter returns the importer of camera's fragments from the spool
+// origin. The writer keeps one per (camera, origin) for its lifetime and
+// returns that same one when asked again (idx and log are then those of
+// the first call), so an importer asked for again after Close, e.g. after
+// a failed upload, knows what the previous use queued and never stores a
+// fragment twice.
 func (w *Writer) NewImporter(camera, origin string, idx ImportIndex, log *slog.Logger) *Importer {
-	return &Importer{w: w, idx: idx, camera: camera, origin: origin, log: log, shard: w.shardOf(camera),
+	key := camera + "\x00" + origin
+	w.impMu.Lock()
+	defer w.impMu.Unlock()
+	if im := w.imps[key]; im != nil {
+		return im
+	}
+	im := &Importer{w: w, idx: idx, camera: camera, origin: origin, log: log, shard: w.shardOf(camera),
 		space: make(chan struct{}, 1), changed: make(chan struct{})}
+	if w.imps == nil {
+		w.imps = map[string]*Importer{}
+	}
+	w.imps[key] = im
+	return im
 }
 
 // Import stores one fragment, blocking while the writer's queue for this

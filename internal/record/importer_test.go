@@ -726,3 +726,31 @@ func TestImporterWriteErrorResends(t *testing.T) {
 	}
 	checkGaps(t, h.idx, nil)
 }
+
+// TestImporterAskedAgainKeepsQueuedState: an importer asked for again
+// after Close (a failed upload) while its fragments are not committed yet
+// does not store them twice when the gateway re-sends them.
+func TestImporterAskedAgainKeepsQueuedState(t *testing.T) {
+	frags := gatewayFragments(t, Config{}, []clipRun{{from: 0, n: 60}}, 0)
+	release := make(chan struct{})
+	h := newHubWithStore(t, t.TempDir(), Config{}, func(s Store) Store { return blockingStore{s, release} })
+	im := h.importer()
+	importAll(t, im, frags[:3])
+	im.Close() // the upload failed; nothing is committed yet
+	im2 := h.importer()
+	if im2 != im {
+		t.Error("a new importer for the same camera and origin")
+	}
+	close(release)
+	if n := importAll(t, im2, frags); n != len(frags)-3 {
+		t.Errorf("stored %d re-sent fragments, want %d", n, len(frags)-3)
+	}
+	if a, err := im2.Flush(t.Context()); err != nil || a != uint64(len(frags)) {
+		t.Fatalf("flush = %d, %v", a, err)
+	}
+	im2.Close()
+	h.stopWriter(t)
+	if got := checkHubFiles(t, h.store, hubSegments(t, h.idx), false); got != frameSum(frags) {
+		t.Errorf("%d frames stored, want %d exactly", got, frameSum(frags))
+	}
+}

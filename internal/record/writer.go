@@ -100,6 +100,9 @@ type Writer struct {
 	running atomic.Bool
 	closed  atomic.Bool
 
+	impMu sync.Mutex
+	imps  map[string]*Importer // by camera and origin
+
 	stats WriterStats
 }
 
