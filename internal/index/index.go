@@ -234,8 +234,8 @@ type Segments interface {
 	// AddGap records an explicit gap.
 	AddGap(ctx context.Context, g Gap) (int64, error)
 	// SetPendingGap replaces the camera's one GapPending gap (footage held
-	// at a site, not uploaded yet) with [start, end); start >= end removes
-	// it. Gaps returns it like any other gap.
+	// at a site, not uploaded yet; reason "held_at_site") with [start, end);
+	// start >= end removes it. Gaps returns it like any other gap.
 	SetPendingGap(ctx context.Context, camera string, start, end time.Time) error
 	// Gaps returns the camera's explicit gaps overlapping [from, to),
 	// ordered by Start.

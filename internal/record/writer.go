@@ -10,6 +10,13 @@
 // never stalls a camera's socket: when a camera's queued bytes exceed their
 // bound the recorder drops the fragment, ends the segment and records an
 // explicit gap.
+//
+// A Fragmenter cuts fragments with the same code as the Recorder (both are
+// a cutter with a different sink) and hands each to a callback: a site
+// gateway spools them. On the hub an Importer stores a gateway's uploaded
+// fragments through the same Writer, at most once per (camera, origin,
+// seq), patched so the files look recorded by the hub; its Flush returns
+// what is durable and committed, which the hub acknowledges.
 package record
 
 import (
