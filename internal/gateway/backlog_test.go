@@ -226,3 +226,23 @@ func TestHubErrorAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestDrainsUnconfiguredCamera: a camera the hub no longer lists still
+// gets its spooled backlog uploaded; its pipeline goes once drained.
+func TestDrainsUnconfiguredCamera(t *testing.T) {
+	dir := t.TempDir()
+	fillSpool(t, dir, 5, 1000, time.Now().Add(-time.Hour), "gone")
+	h := newFakeHub(t, deadCamera("a"))
+	g, stop := runGateway(t, Config{Hub: h.srv.URL, Token: h.pinnedToken(), DataDir: dir, ConfigRefresh: 200 * time.Millisecond}, nil, nil)
+	waitFor(t, 10*time.Second, "the backlog of the unconfigured camera", func() bool { return len(h.fragments("gone")) == 5 })
+	waitFor(t, 10*time.Second, "its pipeline to stop", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		_, ok := g.pipes["gone"]
+		return !ok && g.pipes["a"] != nil
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, h.fragments("gone"), 1, 5)
+}

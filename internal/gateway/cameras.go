@@ -98,6 +98,9 @@ func (g *Gateway) saveCache(cfg uplink.Config) {
 type camSpec struct {
 	cam  uplink.Camera
 	push string // live push URL ("" when none)
+	// drain: a camera no longer configured whose spooled backlog is
+	// still uploaded (no pull, no push).
+	drain bool
 }
 
 // desired merges the hub's cameras with the local ones (hub wins by id).
@@ -123,7 +126,19 @@ func (g *Gateway) desired(cfg uplink.Config) map[string]camSpec {
 	for _, c := range g.cfg.Cameras {
 		add(c)
 	}
+	for _, id := range g.spool.Cameras() {
+		if _, ok := out[id]; !ok && g.hasBacklog(id) {
+			out[id] = camSpec{cam: uplink.Camera{ID: id, Record: true}, drain: true}
+		}
+	}
 	return out
+}
+
+// hasBacklog says the spool holds fragments of camera the hub has not
+// acknowledged.
+func (g *Gateway) hasBacklog(camera string) bool {
+	e, err := g.spool.Pending(camera, 0, 1)
+	return err == nil && len(e) > 0
 }
 
 // apply starts, stops and restarts pipelines so they match cfg.
@@ -158,6 +173,10 @@ func (g *Gateway) apply(ctx context.Context, cfg uplink.Config) {
 		g.mu.Lock()
 		g.pipes[id] = p
 		g.mu.Unlock()
+		if want[id].drain {
+			g.log.Info("camera no longer configured; uploading its spooled backlog", "camera", id)
+			continue
+		}
 		g.log.Info("camera started", "camera", id, "record", want[id].cam.Record, "live", p.spec.push != "")
 	}
 }

@@ -32,6 +32,17 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 	id := spec.cam.ID
 	log := g.log.With("camera", id)
 	p := &camPipe{spec: spec, cancel: cancel, done: make(chan struct{}), st: stream.New(id, stream.Options{})}
+	var wg sync.WaitGroup
+	defer func() {
+		go func() {
+			wg.Wait()
+			close(p.done)
+		}()
+	}()
+	if spec.drain {
+		wg.Go(func() { g.runUpload(ctx, id, log) })
+		return p
+	}
 	transport := spec.cam.Transport
 	if transport == "auto" {
 		transport = rtsp.TransportAuto
@@ -43,7 +54,6 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 	if spec.cam.Record {
 		p.st.AddReader(record.NewFragmenter(id, g.cfg.Record, func(f record.Fragment) { g.enqueue(id, f) }, log))
 	}
-	var wg sync.WaitGroup
 	wg.Go(func() {
 		_ = supervise.Run(ctx, log, "source", supervise.Options{Backoff: g.cfg.SourceBackoff}, p.src.Run)
 	})
@@ -51,16 +61,15 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 		wg.Go(func() { g.runPush(ctx, p, log) })
 	}
 	if spec.cam.Record {
-		wg.Go(func() {
-			_ = supervise.Run(ctx, log, "upload", supervise.Options{Backoff: g.cfg.UploadBackoff},
-				func(ctx context.Context) error { return g.upload(ctx, id, log) })
-		})
+		wg.Go(func() { g.runUpload(ctx, id, log) })
 	}
-	go func() {
-		wg.Wait()
-		close(p.done)
-	}()
 	return p
+}
+
+// runUpload runs the camera's uploader under supervise.
+func (g *Gateway) runUpload(ctx context.Context, camera string, log *slog.Logger) {
+	_ = supervise.Run(ctx, log, "upload", supervise.Options{Backoff: g.cfg.UploadBackoff},
+		func(ctx context.Context) error { return g.upload(ctx, camera, log) })
 }
 
 // runPush pushes the camera's live video to the hub under supervise, with

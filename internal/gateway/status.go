@@ -55,11 +55,16 @@ func (g *Gateway) status(now time.Time, bps float64) uplink.Status {
 
 func (g *Gateway) cameraStatus(p *camPipe, ss spool.Stats) uplink.CameraStatus {
 	id := p.spec.cam.ID
-	src := p.src.Status()
-	cs := uplink.CameraStatus{ID: id, Online: src.Playing, LastFrame: p.st.Stats().LastFrame,
+	cs := uplink.CameraStatus{ID: id, LastFrame: p.st.Stats().LastFrame,
 		Live: p.isLive(), Dropped: ss.Dropped[id], Backlog: g.backlog(id)}
-	if src.Err != nil && !src.Playing {
-		cs.Error = src.Err.Error() // redacted by source/rtsp
+	if p.src != nil {
+		src := p.src.Status()
+		cs.Online = src.Playing
+		if src.Err != nil && !src.Playing {
+			cs.Error = src.Err.Error() // redacted by source/rtsp
+		}
+	} else {
+		cs.Error = "not configured at this gateway any more; uploading its backlog"
 	}
 	for _, r := range ss.DroppedRanges {
 		if r.Camera == id {
