@@ -137,6 +137,8 @@ type Gateway struct {
 	// source starts.
 	onStream func(camera string, st *stream.Stream)
 
+	ready chan struct{} // closed once Run has the identity and the spool
+
 	mu      sync.Mutex
 	pipes   map[string]*camPipe
 	signals map[string]*camSignal
@@ -155,7 +157,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, log: log.With("component", "gateway"),
-		pipes: map[string]*camPipe{}, signals: map[string]*camSignal{}}
+		pipes: map[string]*camPipe{}, signals: map[string]*camSignal{}, ready: make(chan struct{})}
 	if cfg.BackfillRate > 0 {
 		// The bucket holds 100 ms of the cap (at least one chunk): an
 		// upload woken late catches up, and after idling no more than
@@ -189,6 +191,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.spool = sp
 	g.queue = make(chan spoolJob, 4096)
+	close(g.ready)
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
@@ -207,6 +210,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.log.Info("gateway stopped; spool synced")
 	return nil
 }
+
+// Ready is closed once Run has enrolled (or loaded its identity) and
+// opened the spool.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
 
 // identity loads or enrols, retrying network failures with backoff.
 func (g *Gateway) identity(ctx context.Context) (Identity, error) {

@@ -147,7 +147,16 @@ func probeFragments(t *testing.T, frags []uplink.Fragment) testutil.ProbeResult 
 	return testutil.FFprobe(t, path)
 }
 
-func spoolPending(g *Gateway) int { return g.spool.Stats().Fragments }
+// spoolPending returns the unacknowledged fragments in g's spool (-1
+// before Run opened it).
+func spoolPending(g *Gateway) int {
+	select {
+	case <-g.Ready():
+		return g.spool.Stats().Fragments
+	default:
+		return -1
+	}
+}
 
 // TestCameraToHub pulls a simulated camera through a gateway into the fake
 // hub, with an uplink outage in the middle: everything recorded reaches
@@ -173,7 +182,7 @@ func TestCameraToHub(t *testing.T) {
 		t.Fatalf("the hub got fragments while failing: %d -> %d", before, n)
 	}
 	h.failing.Store(false)
-	waitFor(t, 20*time.Second, "the backlog to drain", func() bool { return spoolPending(g) <= 1 })
+	waitFor(t, 20*time.Second, "the backlog to drain", func() bool { n := spoolPending(g); return n >= 0 && n <= 1 })
 	stopSim()
 	// The camera is gone: its last fragment is flushed, spooled and uploaded.
 	waitFor(t, 20*time.Second, "the last fragment", func() bool {
