@@ -76,8 +76,15 @@ func EnsureIdentity(ctx context.Context, hub, token, dir string, log *slog.Logge
 		if token != "" {
 			log.Info("already enrolled; the enrolment token is not used", "gateway", id.Gateway, "identity", filepath.Join(dir, IdentityFile))
 		}
-		if hub != "" && strings.TrimRight(hub, "/") != id.Hub {
-			log.Warn("hub URL differs from the enrolled one; using the enrolled hub", "enrolled", id.Hub)
+		if h := strings.TrimRight(hub, "/"); h != "" && h != id.Hub {
+			// A moved hub (new address, same certificate) is reached at the
+			// given URL: the pin still decides whom the credential goes to.
+			if u, err := url.Parse(h); err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && id.HubCertSHA256 != "" {
+				log.Info("using the given hub URL instead of the enrolled one (same pinned certificate)", "hub", h, "enrolled", id.Hub)
+				id.Hub = h
+			} else {
+				log.Warn("hub URL differs from the enrolled one; using the enrolled hub", "enrolled", id.Hub)
+			}
 		}
 		return id, nil
 	}
@@ -105,7 +112,7 @@ func EnsureIdentity(ctx context.Context, hub, token, dir string, log *slog.Logge
 // connection saw); plain http is allowed only for a loopback hub.
 func Enroll(ctx context.Context, hub, token string, log *slog.Logger) (Identity, error) {
 	u, err := url.Parse(strings.TrimRight(hub, "/"))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return Identity{}, fmt.Errorf("%w: hub URL must be https://host[:port] (got %q)", ErrBadSetup, hub)
 	}
 	pin, err := splitToken(token)

@@ -32,6 +32,8 @@ func TestEnroll(t *testing.T) {
 			answerPin: wrongPin, wantErr: ErrPinMismatch, wantSent: true},
 		{name: "refused token", token: func(h *fakeHub) string { return "vge_other~" + h.pin }, wantErr: ErrTokenRefused, wantSent: true},
 		{name: "bad pin in token", token: func(h *fakeHub) string { return h.token + "~zz" }, wantErr: ErrBadSetup},
+		{name: "credentials in the hub URL", token: (*fakeHub).pinnedToken,
+			hub: func(h *fakeHub) string { return "https://u:p@" + h.srv.Listener.Addr().String() }, wantErr: ErrBadSetup},
 		{name: "plain http off loopback", token: (*fakeHub).pinnedToken,
 			hub: func(*fakeHub) string { return "http://192.0.2.1:8080" }, wantErr: ErrBadSetup},
 	}
@@ -99,6 +101,11 @@ func TestIdentityStoredAndReused(t *testing.T) {
 	cfg, err := NewClient(id2).Config(ctx)
 	if err != nil || cfg.Gateway != "gw1" {
 		t.Fatalf("Config: %+v %v", cfg, err)
+	}
+	// A moved hub (same certificate) is reached at the given URL.
+	moved, err := EnsureIdentity(ctx, "https://127.0.0.1:1/", "", dir, log)
+	if err != nil || moved.Hub != "https://127.0.0.1:1" || moved.Credential != id.Credential {
+		t.Fatalf("moved hub: %+v %v", moved, err)
 	}
 	// Without an identity and without a token there is nothing to do.
 	if _, err := EnsureIdentity(ctx, h.srv.URL, "", t.TempDir(), log); !errors.Is(err, ErrBadSetup) {
