@@ -220,9 +220,14 @@ func (g *Gateway) identity(ctx context.Context) (Identity, error) {
 	var id Identity
 	ctx, done := context.WithCancel(ctx)
 	defer done()
+	log, attempts := g.log, 0
 	err := supervise.Run(ctx, g.log, "enrol", supervise.Options{Backoff: g.cfg.UploadBackoff}, func(ctx context.Context) error {
+		if attempts++; attempts == 2 {
+			// the warnings about the hub's transport are said once
+			log = slog.New(quietHandler{g.log.Handler()})
+		}
 		var err error
-		id, err = EnsureIdentity(ctx, g.cfg.Hub, g.cfg.Token, g.cfg.DataDir, g.log)
+		id, err = EnsureIdentity(ctx, g.cfg.Hub, g.cfg.Token, g.cfg.DataDir, log)
 		switch {
 		case err == nil:
 			done()
@@ -235,5 +240,15 @@ func (g *Gateway) identity(ctx context.Context) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("gateway: %w", err)
 	}
+	if attempts > 1 && id.Gateway != "" {
+		g.log.Info("enrolled with the hub", "gateway", id.Gateway, "site", id.Site, "hub", id.Hub)
+	}
 	return id, nil
+}
+
+// quietHandler passes only errors on.
+type quietHandler struct{ slog.Handler }
+
+func (q quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && q.Handler.Enabled(ctx, l)
 }
