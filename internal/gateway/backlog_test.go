@@ -166,11 +166,19 @@ func TestCredentialRefused(t *testing.T) {
 	}
 	h.revoked.Store(true)
 	var logs testutil.LogBuffer
-	g, stop := runGateway(t, Config{DataDir: dir, RevokedRetry: 300 * time.Millisecond},
+	g, stop := runGateway(t, Config{DataDir: dir, RevokedRetry: time.Second},
 		slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	waitFor(t, 10*time.Second, "the refusal in the log", func() bool {
 		return strings.Contains(logs.String(), ErrCredentialRefused.Error()) || strings.Contains(logs.String(), "refused the gateway's credential")
 	})
+	// Refused, the gateway holds off: config, status and upload loops each
+	// ask about once per RevokedRetry (status alone would post 10 times in
+	// these 2 s).
+	r0 := h.requests.Load()
+	time.Sleep(2 * time.Second) // a measuring window, not a synchronisation
+	if n := h.requests.Load() - r0; n > 8 {
+		t.Fatalf("%d requests in 2 s while the credential is refused", n)
+	}
 	if n := len(h.fragments("a")); n != 0 || spoolPending(g) != 5 {
 		t.Fatalf("while revoked: hub holds %d, spool %d", n, spoolPending(g))
 	}

@@ -35,6 +35,9 @@ func (g *Gateway) configLoop(ctx context.Context) {
 	}
 	failures := 0
 	for {
+		if !g.waitHold(ctx) {
+			return
+		}
 		next := g.cfg.ConfigRefresh
 		cfg, err := g.client.Config(ctx)
 		if ctx.Err() != nil {
@@ -46,9 +49,7 @@ func (g *Gateway) configLoop(ctx context.Context) {
 			if failures == 1 || errors.Is(err, ErrCredentialRefused) {
 				g.log.Warn("cannot fetch the camera list from the hub; recording goes on", "err", err)
 			}
-			if errors.Is(err, ErrCredentialRefused) {
-				next = g.cfg.RevokedRetry
-			}
+			g.holdOff(err)
 		} else {
 			if failures > 0 {
 				g.log.Info("camera list fetched from the hub again")

@@ -103,6 +103,9 @@ func (c *Client) Upload(ctx context.Context, camera, origin string, body io.Read
 	if resp.StatusCode == http.StatusUnauthorized {
 		return p, fmt.Errorf("upload %s: %w", camera, ErrCredentialRefused)
 	}
+	if err := retryAfter(resp); err != nil {
+		return p, fmt.Errorf("upload %s: %w", camera, err)
+	}
 	if resp.StatusCode/100 == 2 {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p); err != nil {
 			return p, fmt.Errorf("upload %s: decode the hub's answer: %w", camera, err)
@@ -158,6 +161,9 @@ func (c *Client) do(req *http.Request, out any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
 		return ErrCredentialRefused
+	}
+	if err := retryAfter(resp); err != nil {
+		return err
 	}
 	if resp.StatusCode/100 != 2 {
 		return errors.New(statusText(resp))

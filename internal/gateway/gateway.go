@@ -132,6 +132,7 @@ type Gateway struct {
 	queueDrops  atomic.Uint64
 	appendFails atomic.Uint64
 	uploaded    atomic.Int64 // bytes written into upload streams
+	holdUntil   atomic.Int64 // unix ns before which no request goes to the hub (401, 429)
 
 	// onStream, when set (tests), sees each camera's stream before its
 	// source starts.

@@ -29,7 +29,11 @@ func (g *Gateway) statusLoop(ctx context.Context) {
 			g.log.Warn("spool writer queue full: fragments dropped", "dropped", d-lastDrops, "total", d)
 			lastDrops = d
 		}
+		if g.held() > 0 {
+			continue
+		}
 		if err := g.client.Status(ctx, g.status(now, bps)); err != nil && ctx.Err() == nil {
+			g.holdOff(err)
 			g.log.Debug("cannot post status", "err", err)
 		}
 	}

@@ -25,6 +25,9 @@ var errUploadDone = errors.New("upload finished")
 // freed) only after the hub said it holds it durably.
 func (g *Gateway) upload(ctx context.Context, camera string, log *slog.Logger) error {
 	origin := g.spool.Origin()
+	if !g.waitHold(ctx) {
+		return nil
+	}
 	p, err := g.client.Progress(ctx, camera, origin)
 	if err != nil {
 		return g.uplinkErr(ctx, err, log)
@@ -147,19 +150,15 @@ func (g *Gateway) ack(camera string, upTo uint64) error {
 	return nil
 }
 
-// uplinkErr pauses RevokedRetry after a refused credential (the
-// supervisor's backoff covers other failures) and returns err.
+// uplinkErr notes a refused credential or a 429 (every loop then holds
+// off) and waits the hold-off out, so the supervisor's backoff comes on
+// top; it returns err (nil once ctx ended).
 func (g *Gateway) uplinkErr(ctx context.Context, err error, log *slog.Logger) error {
 	if errors.Is(err, ErrCredentialRefused) {
 		log.Error("the hub refused the gateway's credential; recording goes on locally, retrying slowly", "retry", g.cfg.RevokedRetry)
-		t := time.NewTimer(g.cfg.RevokedRetry)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
 	}
-	if ctx.Err() != nil {
+	g.holdOff(err)
+	if !g.waitHold(ctx) {
 		return nil
 	}
 	return err
