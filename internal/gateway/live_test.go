@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ type liveHub struct {
 	st      *stream.Stream
 	col     *testutil.Collector
 	refused atomic.Int64
+	stop    func()
 }
 
 func (l *liveHub) AuthenticateRTSP(user, pass, _ string, _ ingest.Action) bool {
@@ -47,16 +49,50 @@ func (h *fakeHub) startIngest(t *testing.T, camera string) *liveHub {
 	t.Helper()
 	l := &liveHub{h: h, st: stream.New(camera, stream.Options{}), col: &testutil.Collector{}}
 	l.st.AddReader(l.col)
-	srv, err := ingest.New(ingest.Config{Addr: "127.0.0.1:0", TLSConfig: &tls.Config{Certificates: []tls.Certificate{h.cert}}},
+	addr := l.serve(t, "127.0.0.1:0")
+	h.mu.Lock()
+	h.cfg.RTSP = "rtsps://" + addr
+	h.mu.Unlock()
+	return l
+}
+
+// serve runs an ingest server on addr until stop (or the test's end) and
+// returns its address.
+func (l *liveHub) serve(t *testing.T, addr string) string {
+	t.Helper()
+	srv, err := ingest.New(ingest.Config{Addr: addr, TLSConfig: &tls.Config{Certificates: []tls.Certificate{l.h.cert}}},
 		ingest.Deps{Auth: l, Streams: l, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.Serve(t, context.Background(), srv.Run, srv.Ready())
-	h.mu.Lock()
-	h.cfg.RTSP = "rtsps://" + srv.Addr()
-	h.mu.Unlock()
-	return l
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ingest: %v", err)
+		}
+	}
+	l.stop = stop
+	t.Cleanup(func() {
+		if l.stop != nil {
+			l.stop()
+			l.stop = nil
+		}
+	})
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatalf("ingest: %v", err)
+	}
+	return srv.Addr()
+}
+
+// down stops the ingest server.
+func (l *liveHub) down() {
+	l.stop()
+	l.stop = nil
 }
 
 func (l *liveHub) videoUnits() int {
@@ -84,6 +120,17 @@ func TestLivePush(t *testing.T) {
 	live := h.startIngest(t, "cam1")
 	_, stop := runGateway(t, Config{Hub: h.srv.URL, Token: h.pinnedToken(), DataDir: t.TempDir()}, nil, nil)
 	waitFor(t, 20*time.Second, "50 live frames at the hub", func() bool { return live.videoUnits() >= 50 })
+	// The hub's RTSP goes away and comes back at the same address: live
+	// resumes within the push backoff (5 s at most).
+	h.mu.Lock()
+	addr := strings.TrimPrefix(h.cfg.RTSP, "rtsps://")
+	h.mu.Unlock()
+	live.down()
+	n := live.videoUnits()
+	back := time.Now()
+	live.serve(t, addr)
+	waitFor(t, 10*time.Second, "live frames after the hub's RTSP came back", func() bool { return live.videoUnits() >= n+25 })
+	t.Logf("live resumed %v after the hub's RTSP came back", time.Since(back).Round(100*time.Millisecond))
 	waitFor(t, 10*time.Second, "a status saying live", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
