@@ -2,10 +2,17 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,30 +21,96 @@ import (
 	"github.com/vigil-video/vigil/internal/testutil"
 )
 
+// apiCall sends one admin API request and returns status and body.
+type apiCall func(method, path, body string) (int, string)
+
 // TestGatewayAgainstHub runs a real gateway against a real hub (every
-// route, the uplink and the RTSP ingest, on loopback): it enrols with the
-// token the API gave, pulls a simulated camera of its site, and its
-// recordings appear in the hub's timeline (the hub records a gateway
-// site's cameras only from uploads), its live push makes the camera online
-// at the hub, and the hub shows the gateway online.
+// route, the uplink and the RTSP ingest, on loopback, plain HTTP).
 func TestGatewayAgainstHub(t *testing.T) {
 	ctx := testutil.Context(t, 60*time.Second)
 	th := startTestHub(t, ctx)
+	root := th.login(t, ctx, "admin", testAdminPassword)
+	checkGatewayAgainstHub(t, ctx, th.base, func(method, path, body string) (int, string) {
+		a := th.call(t, ctx, method, path, body, root)
+		return a.status, a.body
+	})
+}
+
+// TestGatewayAgainstTLSHub does the same with a hub serving HTTPS and
+// RTSPS: the enrolment token carries the hub certificate's pin, which the
+// gateway checks before sending it and then pins for uploads and the
+// RTSPS live push.
+func TestGatewayAgainstTLSHub(t *testing.T) {
+	ctx := testutil.Context(t, 60*time.Second)
+	data := filepath.Join(t.TempDir(), "data")
+	h, _, _ := runHubTLS(t, ctx, data)
+	pemBytes, err := os.ReadFile(filepath.Join(data, "tls", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://" + h.httpLn.Addr().String()
+	var session string
+	call := func(method, path, body string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if session != "" {
+			req.AddCookie(&http.Cookie{Name: "vigil_session", Value: session})
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+		for _, c := range res.Cookies() {
+			if c.Name == "vigil_session" {
+				session = c.Value
+			}
+		}
+		return res.StatusCode, string(b)
+	}
+	if st, body := call("POST", v1+"/login", fmt.Sprintf(`{"username":"admin","password":%q}`, tlsTestPassword)); st != 200 {
+		t.Fatalf("login: %d %s", st, body)
+	}
+	checkGatewayAgainstHub(t, ctx, base, call)
+}
+
+// checkGatewayAgainstHub creates a site, a gateway and a camera of that
+// site (a simulator) through the API, runs a gateway with the token the
+// API gave, and waits until the hub has recorded its uploads (the hub
+// records a gateway site's cameras only from uploads), shows the camera
+// online (the live push) and the gateway online.
+func checkGatewayAgainstHub(t *testing.T, ctx context.Context, base string, call apiCall) {
+	t.Helper()
 	s, err := sim.New(sim.Config{Addr: "127.0.0.1:0", Names: []string{"door"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	testutil.Serve(t, ctx, s.Run, s.Ready())
-	root := th.login(t, ctx, "admin", testAdminPassword)
-	th.call(t, ctx, "POST", v1+"/sites", `{"id":"north"}`, root).mustStatus(t, 201)
-	var created struct{ Token string }
-	a := th.call(t, ctx, "POST", v1+"/gateways", `{"id":"gw-n","site":"north"}`, root).mustStatus(t, 201)
-	if err := json.Unmarshal([]byte(a.body), &created); err != nil || created.Token == "" {
-		t.Fatalf("gateway created: %s", a.body)
+	must := func(want int, method, path, body string) string {
+		st, b := call(method, path, body)
+		if st != want {
+			t.Fatalf("%s %s: %d %s", method, path, st, b)
+		}
+		return b
 	}
-	th.call(t, ctx, "POST", v1+"/cameras", `{"id":"door-1","site":"north","transport":"tcp","source":"`+s.URL("door")+`"}`, root).mustStatus(t, 201)
+	must(201, "POST", v1+"/sites", `{"id":"north"}`)
+	var created struct{ Token string }
+	if err := json.Unmarshal([]byte(must(201, "POST", v1+"/gateways", `{"id":"gw-n","site":"north"}`)), &created); err != nil || created.Token == "" {
+		t.Fatalf("gateway created: %v", err)
+	}
+	if strings.HasPrefix(base, "https://") && !strings.Contains(created.Token, "~") {
+		t.Fatalf("a TLS hub's enrolment token carries no certificate pin")
+	}
+	must(201, "POST", v1+"/cameras", `{"id":"door-1","site":"north","transport":"tcp","source":"`+s.URL("door")+`"}`)
 
-	g, err := gateway.New(gateway.Config{Hub: th.base, Token: created.Token, DataDir: filepath.Join(t.TempDir(), "gw"),
+	g, err := gateway.New(gateway.Config{Hub: base, Token: created.Token, DataDir: filepath.Join(t.TempDir(), "gw"),
 		StatusInterval: 500 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -53,59 +126,45 @@ func TestGatewayAgainstHub(t *testing.T) {
 	}()
 
 	from := url.QueryEscape(time.Now().Add(-time.Minute).UTC().Format(time.RFC3339))
-	recorded := func() time.Duration {
+	eventually(t, ctx, "3 s recorded at the hub from the gateway's uploads", func() bool {
 		var rec struct {
 			Spans []struct{ Start, End time.Time }
 		}
-		a := th.call(t, ctx, "GET", v1+"/cameras/door-1/recordings?from="+from, "", root)
-		if a.status != 200 || json.Unmarshal([]byte(a.body), &rec) != nil {
-			return 0
+		st, body := call("GET", v1+"/cameras/door-1/recordings?from="+from, "")
+		if st != 200 || json.Unmarshal([]byte(body), &rec) != nil {
+			return false
 		}
 		var d time.Duration
 		for _, sp := range rec.Spans {
 			d += sp.End.Sub(sp.Start)
 		}
-		return d
-	}
-	for recorded() < 3*time.Second {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the hub recorded %v of the gateway's camera", recorded())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	// Live: the gateway's push makes the camera online at the hub.
-	for {
+		return d >= 3*time.Second
+	})
+	eventually(t, ctx, "the camera online at the hub (live push)", func() bool {
 		var cam struct{ Status struct{ State string } }
-		a := th.call(t, ctx, "GET", v1+"/cameras/door-1", "", root).mustStatus(t, 200)
-		if json.Unmarshal([]byte(a.body), &cam) == nil && cam.Status.State == "online" {
-			break
+		st, body := call("GET", v1+"/cameras/door-1", "")
+		return st == 200 && json.Unmarshal([]byte(body), &cam) == nil && cam.Status.State == "online"
+	})
+	eventually(t, ctx, "the gateway enrolled and online at the hub", func() bool {
+		var list struct {
+			Gateways []struct {
+				Enrolled string `json:"enrolled_at"`
+				Status   struct{ Online bool }
+			}
 		}
+		st, body := call("GET", v1+"/gateways", "")
+		return st == 200 && json.Unmarshal([]byte(body), &list) == nil && len(list.Gateways) == 1 &&
+			list.Gateways[0].Enrolled != "" && list.Gateways[0].Status.Online
+	})
+}
+
+// eventually polls cond (state of another process) until ctx ends.
+func eventually(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("camera never online at the hub (live push): %s", a.body)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	var list struct {
-		Gateways []struct {
-			ID       string
-			Revoked  bool
-			Enrolled string `json:"enrolled_at"`
-			Status   struct{ Online bool }
-		}
-	}
-	for {
-		a := th.call(t, ctx, "GET", v1+"/gateways", "", root).mustStatus(t, 200)
-		if err := json.Unmarshal([]byte(a.body), &list); err != nil {
-			t.Fatal(err)
-		}
-		if len(list.Gateways) == 1 && list.Gateways[0].Enrolled != "" && list.Gateways[0].Status.Online {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("gateway never shown online: %s", a.body)
+			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
