@@ -52,7 +52,9 @@ func (g *Gateway) startPipe(ctx context.Context, spec camSpec) *camPipe {
 		g.onStream(id, p.st)
 	}
 	if spec.cam.Record {
-		p.st.AddReader(record.NewFragmenter(id, g.cfg.Record, func(f record.Fragment) { g.enqueue(id, f) }, log))
+		rc := g.cfg.Record
+		rc.KeyFragments = true // any fragment may start a hub segment: it must decode alone
+		p.st.AddReader(record.NewFragmenter(id, rc, func(f record.Fragment) { g.enqueue(id, f) }, log))
 	}
 	wg.Go(func() {
 		_ = supervise.Run(ctx, log, "source", supervise.Options{Backoff: g.cfg.SourceBackoff}, p.src.Run)

@@ -104,6 +104,10 @@ type trackState struct {
 	base    uint64
 }
 
+// maxKeyFragment bounds a KeyFragments fragment of a camera whose
+// keyframes are further apart (it is cut without one).
+const maxKeyFragment = 10 * time.Second
+
 type pendSample struct {
 	dts, pts int64
 	key      bool
@@ -250,8 +254,11 @@ func (c *cutter) writeRef(au *media.AccessUnit) {
 			start := c.segStart.Add(elapsedSeg)
 			c.finishSegment("")
 			c.openSegmentAt(au, start)
-		} else if c.frag.open && c.ticks(c.ref, au.DTS-c.frag.startDTS) >= c.cfg.FragmentDuration {
-			c.flushFragment(false)
+		} else if c.frag.open {
+			if el := c.ticks(c.ref, au.DTS-c.frag.startDTS); el >= c.cfg.FragmentDuration &&
+				(!c.cfg.KeyFragments || au.Key || el >= maxKeyFragment) {
+				c.flushFragment(false)
+			}
 		}
 	}
 	if c.open {

@@ -32,7 +32,10 @@ type Fragment struct {
 // Recorder does (the same code), but hands each complete fragment to a
 // callback instead of a Writer: a gateway spools them. It implements
 // stream.Reader and runs inline on the publisher's goroutine, and so does
-// the callback. A reconnect (End, Begin) or a camera clock jump ends the
+// the callback. A gateway sets Config.KeyFragments: its fragments then
+// start on keyframes (at least FragmentDuration long, up to the next
+// keyframe), so whichever fragment a hub segment starts with decodes on
+// its own. A reconnect (End, Begin) or a camera clock jump ends the
 // running fragment; after either, fragments start again at a keyframe.
 type Fragmenter struct {
 	cutter

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/segment"
 	"github.com/vigil-video/vigil/internal/testutil"
 )
@@ -165,5 +167,45 @@ func TestFragmenterMatchesRecorder(t *testing.T) {
 	}
 	if len(stored) == 0 || !bytes.Equal(stored, cut) {
 		t.Fatalf("recorder stored %d bytes of fragments, fragmenter cut %d, not the same bytes", len(stored), len(cut))
+	}
+}
+
+// TestFragmenterKeyFragments: with KeyFragments every fragment starts on a
+// keyframe (the clip has one every 2 s; fragments run from one to the next
+// past FragmentDuration), and a camera without keyframes is still cut at
+// maxKeyFragment.
+func TestFragmenterKeyFragments(t *testing.T) {
+	clip := loadClip(t)
+	cases := []struct {
+		name   string
+		keyAt  func(i int, key bool) bool
+		frames []int // frames per fragment
+		allKey bool  // every fragment starts on a keyframe
+	}{
+		{"keyframe every 2 s", func(_ int, key bool) bool { return key }, []int{20, 20, 20, 20, 20, 20, 20, 10}, true},
+		{"only the first keyframe", func(i int, _ bool) bool { return i == 0 }, []int{100, 50}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var frags []Fragment
+			fr := NewFragmenter("cam1", Config{SegmentDuration: time.Hour, FragmentDuration: time.Second, KeyFragments: true},
+				func(f Fragment) { frags = append(frags, f) }, slog.New(slog.DiscardHandler))
+			fr.Begin(clipTracks(clip))
+			for i := range 150 {
+				dts, pts, key, nalus := clipFrame(clip, i)
+				fr.Write(&media.AccessUnit{DTS: dts, PTS: pts, Wall: clipWall(clip, t0, i), Key: tc.keyAt(i, key), NALUs: nalus})
+			}
+			fr.End()
+			var got []int
+			for i, f := range frags {
+				got = append(got, f.Frames)
+				if !f.Key && tc.allKey {
+					t.Errorf("fragment %d does not start on a keyframe", i)
+				}
+			}
+			if !slices.Equal(got, tc.frames) {
+				t.Errorf("frames per fragment %v, want %v", got, tc.frames)
+			}
+		})
 	}
 }

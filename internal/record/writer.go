@@ -46,6 +46,11 @@ type Config struct {
 	SegmentDuration time.Duration
 	// FragmentDuration is the target length of a fragment. It defaults to 1 s.
 	FragmentDuration time.Duration
+	// KeyFragments makes every fragment start on a keyframe: a fragment
+	// past FragmentDuration is cut at the next keyframe, or at
+	// maxKeyFragment (10 s) without one. A gateway's Fragmenter sets it, so
+	// any uploaded fragment can start a hub segment that decodes on its own.
+	KeyFragments bool
 	// SyncInterval is the group-commit period: how often written fragments
 	// are made durable and committed to the index. It defaults to 250 ms.
 	SyncInterval time.Duration
