@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,17 +26,26 @@ const benchPass = "vigil-bench"
 // hubProc is the hub under test, a child process, and an API token.
 type hubProc struct {
 	*hubproc.Proc
-	token string
+	token  string
+	client *http.Client // trusts the hub's certificate when it serves HTTPS
 }
 
-func startHub(ctx context.Context, vigil, data string) (*hubProc, error) {
-	p, err := hubproc.Start(ctx, vigil,
-		[]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--log-level", "warn"},
+// startHub runs `vigil serve` on data with OS-assigned loopback ports and
+// the extra flags (--tls: HTTPS and RTSPS with a generated certificate).
+func startHub(ctx context.Context, vigil, data string, extra ...string) (*hubProc, error) {
+	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--rtsp", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	p, err := hubproc.Start(ctx, vigil, args,
 		append(os.Environ(), "VIGIL_ADMIN_PASSWORD="+benchPass), os.Stderr, 60*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	h := &hubProc{Proc: p}
+	h := &hubProc{Proc: p, client: http.DefaultClient}
+	if strings.HasPrefix(p.HTTP, "https://") {
+		if h.client, err = trustingClient(filepath.Join(data, "tls", "cert.pem")); err != nil {
+			h.Kill()
+			return nil, err
+		}
+	}
 	var tok struct{ Token string }
 	if err := h.call("POST", "/api/v1/tokens", map[string]any{"name": "bench"}, &tok, true); err != nil {
 		h.Kill()
@@ -58,7 +70,7 @@ func (h *hubProc) call(method, path string, body, out any, basic bool) error {
 	} else {
 		req.Header.Set("Authorization", "Bearer "+h.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -73,11 +85,26 @@ func (h *hubProc) call(method, path string, body, out any, basic bool) error {
 	return nil
 }
 
+// trustingClient returns an HTTP client that trusts the certificate in
+// the PEM file certPath (the hub's generated self-signed one).
+func trustingClient(certPath string) (*http.Client, error) {
+	pemBytes, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, fmt.Errorf("hub certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("hub certificate: no certificate in %s", certPath)
+	}
+	return &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
+}
+
 // metric returns the sum of a Prometheus metric's samples.
 func (h *hubProc) metric(name string) (float64, error) {
 	req, _ := http.NewRequest("GET", h.HTTP+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+h.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		return 0, err
 	}
