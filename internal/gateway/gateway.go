@@ -186,7 +186,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.client = NewClient(id)
 	defer g.client.Close()
 	sp, err := spool.Open(filepath.Join(g.cfg.DataDir, "spool"), spool.Options{Quota: g.cfg.SpoolQuota,
-		SyncInterval: g.cfg.SpoolSync, Logger: g.log})
+		SyncInterval: g.cfg.SpoolSync, Logger: g.log, OnDurable: g.durable})
 	if err != nil {
 		return fmt.Errorf("gateway: open spool: %w", err)
 	}

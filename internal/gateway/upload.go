@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/time/rate"
 
@@ -37,14 +36,13 @@ func (g *Gateway) upload(ctx context.Context, camera string, log *slog.Logger) e
 		return err
 	}
 	sig := g.signal(camera)
-	var timedFor uint64
 	for {
 		entries, err := g.spool.Pending(camera, last, batchFragments)
 		if err != nil {
 			return fmt.Errorf("list pending fragments of %s: %w", camera, err)
 		}
 		if len(entries) == 0 {
-			if !g.wait(ctx, sig, last, &timedFor) {
+			if !g.wait(ctx, sig) {
 				return nil
 			}
 			continue
@@ -104,22 +102,13 @@ func (g *Gateway) uploadFailed(ctx context.Context, camera string, batch []spool
 	return bad, nil
 }
 
-// wait blocks until a fragment of the camera is appended. When fragments
-// were appended that are not durable (listed) yet, it also wakes after
-// one spool sync interval, once per appended seq: no busy polling.
-func (g *Gateway) wait(ctx context.Context, sig *camSignal, last uint64, timedFor *uint64) bool {
-	var timeout <-chan time.Time
-	if a := sig.appended.Load(); a > last && a != *timedFor {
-		*timedFor = a
-		t := time.NewTimer(g.cfg.SpoolSync + 20*time.Millisecond)
-		defer t.Stop()
-		timeout = t.C
-	}
+// wait blocks until a spool sync made more of the camera's fragments
+// durable (the signal is buffered: one that came before the wait is kept).
+func (g *Gateway) wait(ctx context.Context, sig *camSignal) bool {
 	select {
 	case <-ctx.Done():
 		return false
 	case <-sig.ch:
-	case <-timeout:
 	}
 	return true
 }

@@ -14,11 +14,11 @@ type spoolJob struct {
 	f      record.Fragment
 }
 
-// camSignal wakes a camera's uploader when the writer appended a fragment.
+// camSignal wakes a camera's uploader when the spool made its fragments
+// durable.
 type camSignal struct {
-	ch       chan struct{} // capacity 1
-	appended atomic.Uint64 // last seq appended
-	refused  atomic.Uint64 // seq the hub last refused as bad (400)
+	ch      chan struct{} // capacity 1
+	refused atomic.Uint64 // seq the hub last refused as bad (400)
 }
 
 // signal returns the camera's signal, creating it (one per camera id,
@@ -74,7 +74,7 @@ func (g *Gateway) writeLoop(ctx context.Context) {
 
 func (g *Gateway) write(j spoolJob) {
 	g.queued.Add(-int64(len(j.f.Data)))
-	seq, err := g.spool.Append(j.camera, spool.Fragment{Start: j.f.Start, Duration: j.f.Duration, Key: j.f.Key,
+	_, err := g.spool.Append(j.camera, spool.Fragment{Start: j.f.Start, Duration: j.f.Duration, Key: j.f.Key,
 		Init: j.f.Init, Data: j.f.Data})
 	if err != nil {
 		if g.appendFails.Add(1) == 1 {
@@ -82,10 +82,14 @@ func (g *Gateway) write(j spoolJob) {
 		}
 		return
 	}
-	s := g.signal(j.camera)
-	s.appended.Store(seq)
+}
+
+// durable wakes a camera's uploader once a spool sync made its fragments
+// durable (listed by Pending): the uploader waits for this signal alone,
+// so a camera's last fragment is uploaded even when no other follows.
+func (g *Gateway) durable(camera string, _ uint64) {
 	select {
-	case s.ch <- struct{}{}:
+	case g.signal(camera).ch <- struct{}{}:
 	default:
 	}
 }

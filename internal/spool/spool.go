@@ -47,6 +47,10 @@ type Options struct {
 	// clamped to [1 MiB, 64 MiB]. Quota drops remove whole files, so this
 	// bounds how much is dropped at once.
 	SegmentBytes int64
+	// OnDurable, when set, is called after a sync made a camera's
+	// fragments durable, with the highest such seq: Pending lists them
+	// from then on. It runs on the syncing goroutine and must not block.
+	OnDurable func(camera string, seq uint64)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -318,11 +322,24 @@ func (s *Spool) sync() error {
 		s.mu.Unlock()
 		return err
 	}
+	type advanced struct {
+		camera string
+		seq    uint64
+	}
+	var adv []advanced
 	s.mu.Lock()
 	for c, w := range written {
-		c.durable = max(c.durable, w)
+		if w > c.durable {
+			c.durable = w
+			adv = append(adv, advanced{c.name, w})
+		}
 	}
 	s.mu.Unlock()
+	if s.opts.OnDurable != nil {
+		for _, a := range adv {
+			s.opts.OnDurable(a.camera, a.seq)
+		}
+	}
 	return nil
 }
 

@@ -490,3 +490,45 @@ func TestAppendRejectsBadInput(t *testing.T) {
 		t.Error("open without quota succeeded")
 	}
 }
+
+// TestOnDurable: the callback reports each camera's highest durable seq
+// once a sync made it durable, and Pending lists it by then.
+func TestOnDurable(t *testing.T) {
+	t.Parallel()
+	_, frags := clipFragments(t, 1, t0)
+	type durable struct {
+		camera string
+		seq    uint64
+	}
+	got := make(chan durable, 16)
+	var s *Spool
+	s = mustOpen(t, t.TempDir(), Options{Quota: 1 << 30, SyncInterval: time.Hour,
+		OnDurable: func(camera string, seq uint64) {
+			if p, err := s.Pending(camera, seq-1, 1); err != nil || len(p) != 1 {
+				t.Errorf("Pending(%s) after OnDurable(%d): %v %v", camera, seq, p, err)
+			}
+			got <- durable{camera, seq}
+		}})
+	appendAll(t, s, "a", frags[:3])
+	appendAll(t, s, "b", frags[:1])
+	if len(got) != 0 {
+		t.Fatal("OnDurable before any sync")
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"a": 3, "b": 1}
+	for range 2 {
+		d := <-got
+		if want[d.camera] != d.seq {
+			t.Errorf("OnDurable(%s, %d), want seq %d", d.camera, d.seq, want[d.camera])
+		}
+		delete(want, d.camera)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Error("OnDurable again without new fragments")
+	}
+}
