@@ -78,19 +78,9 @@ func (g *Gateway) cameraStatus(p *camPipe, ss spool.Stats) uplink.CameraStatus {
 	return cs
 }
 
-// backlog summarises a camera's durable, unacknowledged fragments.
+// backlog summarises a camera's unacknowledged fragments (the spool keeps
+// the summary cheap even with days of backlog).
 func (g *Gateway) backlog(camera string) uplink.Backlog {
-	var b uplink.Backlog
-	entries, err := g.spool.Pending(camera, 0, 0)
-	if err != nil || len(entries) == 0 {
-		return b
-	}
-	b.Fragments = len(entries)
-	for _, e := range entries {
-		b.Bytes += int64(e.Size)
-	}
-	b.Start = entries[0].Start
-	last := entries[len(entries)-1]
-	b.End = last.Start.Add(last.Duration)
-	return b
+	b := g.spool.Backlog(camera)
+	return uplink.Backlog{Fragments: b.Fragments, Bytes: b.Bytes, Start: b.Start, End: b.End}
 }

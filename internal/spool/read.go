@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"sort"
+	"time"
 )
 
 // Pending returns up to limit durable, unacknowledged entries of camera
@@ -145,4 +146,41 @@ func sortedKeys(m map[string]*camState) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Backlog summarises a camera's unacknowledged fragments.
+type Backlog struct {
+	Fragments int
+	Bytes     int64     // of their moof+mdat
+	Start     time.Time // of the oldest
+	End       time.Time // end of the newest
+}
+
+// Backlog returns the camera's unacknowledged fragments in summary, durable
+// or not, without listing them (a gateway reports it every few seconds,
+// also with days of backlog).
+func (s *Spool) Backlog(camera string) Backlog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b Backlog
+	c, ok := s.cams[camera]
+	if !ok || s.closed {
+		return b
+	}
+	for _, sf := range c.files {
+		if n := len(sf.entries); n == 0 || sf.entries[n-1].Seq <= c.acked {
+			continue
+		}
+		i := sort.Search(len(sf.entries), func(i int) bool { return sf.entries[i].Seq > c.acked })
+		if b.Fragments == 0 {
+			b.Start = sf.entries[i].Start
+		}
+		for _, e := range sf.entries[i:] {
+			b.Bytes += int64(e.Size)
+		}
+		b.Fragments += len(sf.entries) - i
+		last := sf.entries[len(sf.entries)-1]
+		b.End = last.Start.Add(last.Duration)
+	}
+	return b
 }

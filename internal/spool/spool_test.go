@@ -532,3 +532,37 @@ func TestOnDurable(t *testing.T) {
 		t.Error("OnDurable again without new fragments")
 	}
 }
+
+// TestBacklog: the summary counts every unacknowledged fragment (durable
+// or not) across files, and follows acks.
+func TestBacklog(t *testing.T) {
+	t.Parallel()
+	_, frags := clipFragments(t, 1, t0)
+	s := mustOpen(t, t.TempDir(), Options{Quota: 1 << 30, SegmentBytes: 1 << 16, SyncInterval: time.Hour})
+	if b := s.Backlog("cam"); b != (Backlog{}) {
+		t.Fatalf("empty spool: %+v", b)
+	}
+	seqs := appendAll(t, s, "cam", frags)
+	check := func(from int) {
+		t.Helper()
+		var want Backlog
+		for _, f := range frags[from:] {
+			want.Bytes += int64(len(f.Data))
+		}
+		want.Fragments = len(frags) - from
+		want.Start = frags[from].Start
+		want.End = frags[len(frags)-1].Start.Add(frags[len(frags)-1].Duration)
+		got := s.Backlog("cam")
+		if got.Fragments != want.Fragments || got.Bytes != want.Bytes || !got.Start.Equal(want.Start) || !got.End.Equal(want.End) {
+			t.Fatalf("backlog %+v, want %+v", got, want)
+		}
+	}
+	check(0) // nothing synced yet: still the backlog
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack("cam", seqs[len(seqs)/2]); err != nil {
+		t.Fatal(err)
+	}
+	check(len(seqs)/2 + 1)
+}
