@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/sim"
 	"github.com/vigil-video/vigil/internal/testutil"
+	"github.com/vigil-video/vigil/internal/uplink"
 )
 
 // IDOR suite: every role and scope against every route the hub serves and
@@ -396,6 +397,7 @@ func TestIDORSuite(t *testing.T) {
 			f.checkCrossCamera(t, ctx, u)
 			f.checkFilters(t, ctx, u)
 			f.checkOthersToken(t, ctx, u)
+			f.checkUplink(t, ctx, u)
 		})
 	}
 	t.Run("rtsp", func(t *testing.T) {
@@ -509,6 +511,28 @@ func (f *idorFixture) checkOthersToken(t *testing.T, ctx context.Context, u *ido
 	}
 	if a := f.th.call(t, ctx, "GET", v1+"/me", "", "Bearer "+tok.Secret); a.status != 200 {
 		t.Errorf("the other user's token stopped working after %s tried to revoke it: %d", u.label(), a.status)
+	}
+}
+
+// checkUplink calls every gateway uplink route with u's session and with
+// a token of u's: a user's credentials are never a gateway's (401, or 429
+// once the address failed too often), even an admin's.
+func (f *idorFixture) checkUplink(t *testing.T, ctx context.Context, u *idorUser) {
+	t.Helper()
+	tok, err := f.th.h.auth.CreateToken(ctx, u.name, f.next("uplink-"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := strings.Repeat("ab", 16)
+	for _, rt := range []struct{ method, path string }{
+		{"GET", uplink.PathConfig}, {"POST", uplink.PathStatus},
+		{"GET", uplink.FragmentsPath(camA, origin)}, {"POST", uplink.FragmentsPath(camA, origin)},
+	} {
+		for _, cred := range []string{u.cookie, "Bearer " + tok.Secret} {
+			if a := f.th.call(t, ctx, rt.method, rt.path, "{}", cred); a.status != 401 && a.status != 429 {
+				t.Errorf("%s %s as %s: status %d, want 401 (or 429): %.200s", rt.method, rt.path, u.label(), a.status, a.body)
+			}
+		}
 	}
 }
 
