@@ -76,6 +76,9 @@ func (u *uplinkServer) checkGateway(ctx context.Context, g *gwState, now time.Ti
 		u.clearPendingGaps(ctx, g)
 		return
 	}
+	if !at.IsZero() && now.Sub(at) > u.r.cfg.OfflineAfter {
+		u.extendPendingGaps(ctx, g, now)
+	}
 	if !at.IsZero() && now.Sub(at) > u.r.cfg.OfflineAfter && g.offlineEvent == 0 {
 		// the outage began with the first report that did not come
 		g.offlineEvent = u.addEvent(ctx, g, "site_offline", at, map[string]any{})
@@ -123,6 +126,48 @@ func (u *uplinkServer) endEvent(ctx context.Context, id *int64, typ, gateway str
 	}
 	u.log.Info("gateway event ended", "gateway", gateway, "type", typ)
 	*id = 0
+}
+
+// pendingStep is how often an offline gateway's pending gaps are moved on
+// to now.
+const pendingStep = 5 * time.Second
+
+// extendPendingGaps runs while gateway g is offline: its site goes on
+// recording what the hub does not get, so each camera of its last report
+// is pending from the hub's stored end (or its pending gap's start) up to
+// now. The next report sets the gaps to what the gateway really holds.
+func (u *uplinkServer) extendPendingGaps(ctx context.Context, g *gwState, now time.Time) {
+	u.mu.Lock()
+	s := g.status
+	u.mu.Unlock()
+	for _, c := range s.Cameras {
+		u.mu.Lock()
+		skip := g.foreign[c.ID]
+		prev := g.gaps[c.ID]
+		u.mu.Unlock()
+		if skip || prev.end.After(now.Add(-pendingStep)) {
+			continue
+		}
+		start := prev.start
+		if !prev.start.Before(prev.end) {
+			seq, end, err := u.deps.Index.LastImported(ctx, c.ID, s.Origin)
+			if err != nil || seq == 0 || s.Origin == "" {
+				continue // nothing stored yet: where the footage starts is unknown
+			}
+			start = end
+		}
+		if !start.Before(now) {
+			continue
+		}
+		want := gapSet{start: start.UTC(), end: now.UTC()}
+		if err := u.deps.Index.SetPendingGap(ctx, c.ID, want.start, want.end); err != nil {
+			u.log.Error("extend the pending gap of an offline gateway", "gateway", g.id, "camera", c.ID, "err", err)
+			continue
+		}
+		u.mu.Lock()
+		g.gaps[c.ID] = want
+		u.mu.Unlock()
+	}
 }
 
 // clearPendingGaps removes the pending gaps a revoked gateway set: that

@@ -626,3 +626,44 @@ func TestUplinkStalledUpload(t *testing.T) {
 		t.Fatalf("upload after the stall: %d %s", a.code, a.body)
 	}
 }
+
+// TestUplinkPendingWhileOffline: while a gateway sends no reports, its
+// site keeps recording what the hub does not get: its cameras' pending
+// gaps run on to now (every pendingStep), from where the hub's footage
+// ends; the next report sets them to what the gateway holds.
+func TestUplinkPendingWhileOffline(t *testing.T) {
+	e := newUpEnv(t, Config{})
+	ctx := testutil.Context(t, 10*time.Second)
+	if a := e.upload(t, "cam-n1", encodeFrags(t, frags(1, 10))); a.code != http.StatusOK {
+		t.Fatalf("%d %s", a.code, a.body)
+	}
+	stored := fragT0.Add(10 * time.Second)
+	// the last report: nothing held back
+	e.report(t, uplink.Status{Cameras: []uplink.CameraStatus{{ID: "cam-n1", Online: true}}})
+	if _, ok := e.x.gap("cam-n1"); ok {
+		t.Fatal("pending gap without a backlog")
+	}
+	e.clock.Add(11 * time.Second) // past OfflineAfter (10 s)
+	e.u.check(ctx)
+	now := e.clock.Now()
+	if g, ok := e.x.gap("cam-n1"); !ok || !g.start.Equal(stored) || !g.end.Equal(now) {
+		t.Fatalf("offline: pending gap %+v %v, want [%v, %v)", g, ok, stored, now)
+	}
+	e.clock.Add(2 * time.Second) // within pendingStep: not written again
+	e.u.check(ctx)
+	if g, _ := e.x.gap("cam-n1"); !g.end.Equal(now) {
+		t.Fatalf("pending gap moved within pendingStep: %+v", g)
+	}
+	e.clock.Add(pendingStep)
+	e.u.check(ctx)
+	if g, _ := e.x.gap("cam-n1"); !g.start.Equal(stored) || !g.end.Equal(e.clock.Now()) {
+		t.Fatalf("pending gap not moved on to now: %+v", g)
+	}
+	// back: the report says what the gateway holds
+	end := stored.Add(30 * time.Second)
+	e.report(t, uplink.Status{Cameras: []uplink.CameraStatus{{ID: "cam-n1", Online: true,
+		Backlog: uplink.Backlog{Fragments: 30, Bytes: 30000, Start: stored, End: end}}}})
+	if g, _ := e.x.gap("cam-n1"); !g.start.Equal(stored) || !g.end.Equal(end) {
+		t.Fatalf("after the report: pending gap %+v, want [%v, %v)", g, stored, end)
+	}
+}
