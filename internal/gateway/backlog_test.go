@@ -254,3 +254,30 @@ func TestDrainsUnconfiguredCamera(t *testing.T) {
 	}
 	wantSeqs(t, h.fragments("gone"), 1, 5)
 }
+
+// TestStopsWithBacklog: a gateway stopped in the middle of a slow upload
+// with fragments waiting stops at once (its uploader used to spin on the
+// cancelled context, a request per turn, and never returned).
+func TestStopsWithBacklog(t *testing.T) {
+	dir := t.TempDir()
+	fillSpool(t, dir, 5, 200_000, time.Now().Add(-time.Hour), "a")
+	h := newFakeHub(t, deadCamera("a"))
+	// 1.6 Mbit/s: a fragment takes about a second to send
+	g, stop := runGateway(t, Config{Hub: h.srv.URL, Token: h.pinnedToken(), DataDir: dir, BackfillRate: 1_600_000}, nil, nil)
+	<-g.Ready()
+	waitFor(t, 10*time.Second, "an upload under way", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.bytesIn > 0
+	})
+	if n := spoolPending(g); n < 3 {
+		t.Fatalf("spool holds %d at the stop, want most of the 5: the test would test nothing", n)
+	}
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("stopping during an upload with a backlog took %v", d)
+	}
+}

@@ -37,6 +37,10 @@ func (g *Gateway) upload(ctx context.Context, camera string, log *slog.Logger) e
 	}
 	sig := g.signal(camera)
 	for {
+		if ctx.Err() != nil {
+			// stopping: a failed send after the cancel is no reason to go on
+			return nil
+		}
 		entries, err := g.spool.Pending(camera, last, batchFragments)
 		if err != nil {
 			return fmt.Errorf("list pending fragments of %s: %w", camera, err)
