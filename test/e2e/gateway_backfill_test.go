@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// endTol is how far before the end of a camera's run its recordings may
+// end. The gateway flushes the fragment it was filling when the camera's
+// stream ends, so they usually end within 0.1 s of the cut; a GStreamer
+// camera on a loaded machine was once seen 1.04 s short (its stream
+// lagging). 1.5 s allows that and is less than a sim camera's fragment (a
+// 2 s GOP), so losing the sim cameras' last fragment fails.
+const endTol = 1500 * time.Millisecond
+
+// Two sites, each with a gateway and three cameras (two `vigil sim`, one
+// GStreamer), lose their uplink for 60 s. While cut, the hub sees the
+// gateways go offline; once restored, it shows the held footage as a
+// pending gap and the gateways' backlog, which drains under the backfill
+// cap. In the end every camera's recordings at the hub are complete: from
+// the gateway's first fragment to the end of the camera's run, no hole,
+// every fragment once, every frame the camera sent.
+func TestGatewayOutageBackfill(t *testing.T) {
+	t.Parallel()
+	const (
+		before = 20 * time.Second
+		outage = 60 * time.Second
+	)
+	data := filepath.Join(t.TempDir(), "data")
+	h := startGatewayHub(t, data)
+	sites := []*siteRig{
+		setupSite(t, h, "a", siteCameras(t, "a", 2, true), "--backfill-rate", "4Mbit"),
+		setupSite(t, h, "b", siteCameras(t, "b", 2, true), "--backfill-rate", "4Mbit"),
+	}
+	for _, s := range sites {
+		waitFor(t, 20*time.Second, "gateway "+s.gw.id+" reports its cameras online and live", func() (bool, string) {
+			g := h.gateway(s.gw.id)
+			return g.Status != nil && g.Status.Online && g.Status.CamerasOnline == len(s.cams) && g.Status.CamerasLive == len(s.cams), g.String()
+		})
+	}
+	time.Sleep(before) // the run before the outage
+
+	cutAt := time.Now()
+	for _, s := range sites {
+		s.gw.cut()
+	}
+	for _, s := range sites {
+		waitFor(t, 20*time.Second, "the hub sees gateway "+s.gw.id+" offline", func() (bool, string) {
+			g := h.gateway(s.gw.id)
+			return g.Status != nil && !g.Status.Online, g.String()
+		})
+		for _, c := range s.cams {
+			h.waitState(c.id, "offline", 15*time.Second) // no live push
+		}
+	}
+	spoolAtCut := map[string]int64{}
+	for _, s := range sites {
+		spoolAtCut[s.gw.id] = dirSize(t, filepath.Join(s.gw.data, "spool"))
+	}
+	// While the outage lasts, the hub shows the footage since its last
+	// stored fragment (up to two 2 s fragments before the cut) as pending
+	// up to now: the site is recording it.
+	for _, s := range sites {
+		for _, c := range s.cams {
+			pendingSince(t, h, c.id, cutAt.Add(-5*time.Second), cutAt.Add(time.Second))
+		}
+	}
+	time.Sleep(time.Until(cutAt.Add(outage)))
+	for _, s := range sites {
+		if !s.gw.running() {
+			t.Fatalf("gateway %s exited during the outage", s.gw.id)
+		}
+		grown := dirSize(t, filepath.Join(s.gw.data, "spool")) - spoolAtCut[s.gw.id]
+		// 3 cameras, ~38+38+37 KB/s, for most of the outage.
+		if grown < 3_000_000 {
+			t.Errorf("gateway %s: spool grew by %d bytes during the outage, want the cameras' footage (> 3 MB)", s.gw.id, grown)
+		}
+	}
+
+	restoreAt := time.Now()
+	for _, s := range sites {
+		s.gw.restore()
+	}
+	// The backlog: the gateways report it, and the hub shows the held
+	// footage as pending (not lost) until it arrives.
+	for _, s := range sites {
+		waitFor(t, 20*time.Second, "gateway "+s.gw.id+" reports its backlog", func() (bool, string) {
+			g := h.gateway(s.gw.id)
+			st := g.Status
+			return st != nil && st.Online && st.BacklogBytes > 1_000_000 && st.BacklogSeconds > outage.Seconds()/2, g.String()
+		})
+		for _, c := range s.cams {
+			tl := h.recordings(c.id, cutAt.Add(-5*time.Second), time.Now())
+			ok := false
+			for _, g := range tl.Gaps {
+				ok = ok || (g.State == "pending" && g.End.Sub(g.Start) > outage/2)
+			}
+			if !ok {
+				t.Errorf("camera %s: the backlog is not shown as pending: %s", c.id, fmtGaps(tl))
+			}
+		}
+	}
+	// The backfill at 4 Mbit/s (500 kB/s) of ~7 MB, while the cameras go
+	// on (~115 kB/s): ~20 s.
+	waitDrained(t, h, 90*time.Second, restoreAt, 3*time.Second, sites...)
+	t.Logf("backlog drained %v after the uplink came back", time.Since(restoreAt).Round(time.Second))
+
+	end := stopCameras(sites...)
+	waitDrained(t, h, 30*time.Second, end.Add(2*time.Second), 0, sites...)
+	for _, s := range sites {
+		for _, c := range s.cams {
+			checkTimeline(t, h, c, cutAt.Add(-before-time.Minute), time.Now())
+		}
+	}
+	origins := map[string]string{}
+	for _, s := range sites {
+		origins[s.site] = s.gw.origin()
+		s.gw.stop()
+	}
+	h.stop()
+	for _, s := range sites {
+		for _, c := range s.cams {
+			r := checkRecordings(t, data, c, origins[s.site], end, endTol)
+			if len(r.segs) > 0 && !r.segs[0].Start.Before(cutAt.Add(-before/2)) {
+				t.Errorf("camera %s: recordings start at %s, after the run began", c.id, r.segs[0].Start)
+			}
+		}
+	}
+}
+
+// fmtGaps is a one-line view of a timeline's gaps.
+func fmtGaps(tl timeline) string {
+	var b strings.Builder
+	for _, g := range tl.Gaps {
+		b.WriteString(g.Start.Format("15:04:05.000") + "-" + g.End.Format("15:04:05.000") + " " + g.State + " " + g.Reason + "; ")
+	}
+	return b.String()
+}
+
+// pendingSince waits (15 s at most) until the hub shows camera's footage
+// as one pending gap from a time in [from, to] up to now (within 3 s).
+func pendingSince(t *testing.T, h *hubProc, camera string, from, to time.Time) {
+	t.Helper()
+	waitFor(t, 15*time.Second, "the hub shows camera "+camera+"'s footage at the site as pending", func() (bool, string) {
+		now := time.Now()
+		tl := h.recordings(camera, from.Add(-time.Minute), now)
+		for _, g := range tl.Gaps {
+			if g.State == "pending" && !g.Start.Before(from) && !g.Start.After(to) && g.End.After(now.Add(-3*time.Second)) {
+				return true, ""
+			}
+		}
+		return false, fmtGaps(tl)
+	})
+}
