@@ -67,6 +67,7 @@ func TestGatewayBadInput(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, "gateway.json")); err == nil {
 					t.Error("a refused enrolment left a gateway.json")
 				}
+				t.Logf("the gateway says: %s", tailLines(string(out), 1))
 			})
 		}
 	})

@@ -17,7 +17,6 @@ import (
 // and closes them at once), Restore forwards again. It counts the bytes
 // each way. The target may change (a restarted hub listens elsewhere).
 type proxy struct {
-	t  testing.TB
 	ln net.Listener
 
 	mu     sync.Mutex
@@ -38,7 +37,7 @@ func startProxy(t testing.TB, target string) *proxy {
 	if err != nil {
 		t.Fatalf("proxy listen: %v", err)
 	}
-	p := &proxy{t: t, ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -74,13 +73,6 @@ func (p *proxy) SetTarget(target string) {
 
 // Bytes returns the bytes forwarded client→target (up) and back (down).
 func (p *proxy) Bytes() (up, down int64) { return p.up.Load(), p.down.Load() }
-
-// Live returns the number of open client connections.
-func (p *proxy) Live() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns) / 2
-}
 
 func (p *proxy) close() {
 	p.mu.Lock()
