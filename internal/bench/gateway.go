@@ -56,9 +56,18 @@ type GatewayConfig struct {
 type GatewayResult struct {
 	Cameras int
 	Window  time.Duration
-	// LiveMbit is the measured live rate of all cameras together, Mbit/s
-	// of fragment stream received by the hub in the steady state.
-	LiveMbit float64
+	// LiveMbit is the measured live rate of all cameras together: Mbit/s
+	// of fragment stream the hub received over the window plus the
+	// backlog's growth over it (BacklogGrowthMbit; about 0 when the uplink
+	// keeps up, as it should).
+	LiveMbit, BacklogGrowthMbit float64
+	// ClipMbit is what the clip holds per camera (its NAL units, 4-byte
+	// length prefixes included); LiveRatio = LiveMbit / (ClipMbit x
+	// Cameras). Well under 1 means footage was lost before or in the
+	// gateway (the simulated cameras' write queues overflow when the
+	// gateway reads too slowly: "write queue is full" on stderr), so the
+	// run's figures are not those of a gateway keeping up.
+	ClipMbit, LiveRatio float64
 	// GatewayCPUms is the gateway's utime+stime per camera-second;
 	// CamerasPerCore = 1000 / GatewayCPUms.
 	GatewayCPUms, CamerasPerCore float64
@@ -94,8 +103,9 @@ type GatewayResult struct {
 	// HTTP/2 framing included).
 	DrainMbit, CapFraction, WireMbit float64
 	// MinLiveDuringDrain is the fewest cameras live in any report over
-	// the middle 80 % of the drain; LiveMbitDuringDrain the live push rate
-	// through the RTSPS proxy over it.
+	// the middle 80 % of the drain once every camera was live again (see
+	// LiveBack); LiveMbitDuringDrain the live push rate through the RTSPS
+	// proxy over that middle.
 	MinLiveDuringDrain  int
 	LiveMbitDuringDrain float64
 	// Dropped is the fragments the gateway dropped (spool quota).
@@ -385,6 +395,17 @@ func (r *gwRunner) steady(ctx context.Context, res *GatewayResult) error {
 	if err := sleepCtx(ctx, r.cfg.Warmup); err != nil {
 		return err
 	}
+	// Start on a caught-up uplink where it catches up within a minute (an
+	// overloaded machine may never): the live rate is then what the hub
+	// received plus the backlog's growth over the window.
+	if err := r.waitReport(ctx, time.Minute, "the uplink catches up before the window", time.Now(),
+		func(s *gwStatus) bool { return s.age() <= 3*time.Second }); err != nil {
+		fmt.Fprintf(r.log, "bench: measuring anyway: %v\n", err)
+	}
+	backlog0, err := r.backlogBytes()
+	if err != nil {
+		return err
+	}
 	gpid, hpid := r.gw.cmd.Process.Pid, r.hub.Cmd.Process.Pid
 	g0, err := procCPU(gpid)
 	if err != nil {
@@ -400,6 +421,10 @@ func (r *gwRunner) steady(ctx context.Context, res *GatewayResult) error {
 		return err
 	}
 	recv1, err := r.hub.metric("vigil_gateway_received_bytes_total")
+	if err != nil {
+		return err
+	}
+	backlog1, err := r.backlogBytes()
 	if err != nil {
 		return err
 	}
@@ -419,7 +444,10 @@ func (r *gwRunner) steady(ctx context.Context, res *GatewayResult) error {
 	res.BenchCPUms = float64((b1 - b0).Microseconds()) / 1000 / camSec
 	res.GatewayRSS = mib(rss)
 	res.RSSPerCamera = (mib(rss) - res.IdleRSS) / float64(r.cfg.Cameras)
-	res.LiveMbit = (recv1 - recv0) * 8 / 1e6 / wall.Seconds()
+	res.BacklogGrowthMbit = float64(backlog1-backlog0) * 8 / 1e6 / wall.Seconds()
+	res.LiveMbit = (recv1-recv0)*8/1e6/wall.Seconds() + res.BacklogGrowthMbit
+	res.ClipMbit = clipMbit(r.sim.Clip())
+	res.LiveRatio = res.LiveMbit / (res.ClipMbit * float64(r.cfg.Cameras))
 	if res.LiveMbit <= 0 {
 		return fmt.Errorf("bench: the hub received no upload in the %v window", r.cfg.Window)
 	}
@@ -431,6 +459,29 @@ func (r *gwRunner) steady(ctx context.Context, res *GatewayResult) error {
 		}
 	}
 	return nil
+}
+
+// clipMbit is the clip's bitrate: its NAL units with 4-byte prefixes.
+func clipMbit(c *sim.Clip) float64 {
+	var bytes int
+	for _, f := range c.Frames {
+		for _, n := range f.NALUs {
+			bytes += len(n) + 4
+		}
+	}
+	return float64(bytes) * 8 / (float64(c.Duration) / sim.ClockRate) / 1e6
+}
+
+// backlogBytes is the backlog of the gateway's latest report.
+func (r *gwRunner) backlogBytes() (int64, error) {
+	g, err := r.status()
+	if err != nil {
+		return 0, err
+	}
+	if g.Status == nil {
+		return 0, errors.New("bench: the gateway has not reported")
+	}
+	return g.Status.BacklogBytes, nil
 }
 
 // drainSample is one poll during the drain.
@@ -527,12 +578,14 @@ func (r *gwRunner) outage(ctx context.Context, res *GatewayResult) error {
 	}
 	res.IdealDrain = time.Duration(float64(r.cfg.Outage) * liveBps / (float64(capBits) - liveBps))
 	res.DrainRatio = res.Drain.Seconds() / res.IdealDrain.Seconds()
-	res.summariseDrain(samples, firstAt, drainedAt, float64(capBits))
+	res.summariseDrain(samples, firstAt, drainedAt, liveAt, float64(capBits))
 	return nil
 }
 
-// summariseDrain computes the rates over the middle 80 % of [first, end].
-func (res *GatewayResult) summariseDrain(samples []drainSample, first, end time.Time, capBits float64) {
+// summariseDrain computes the rates over the middle 80 % of [first, end],
+// and the fewest cameras live in a report of it received once every camera
+// was live again (liveAt; zero: never, then in any report of it).
+func (res *GatewayResult) summariseDrain(samples []drainSample, first, end, liveAt time.Time, capBits float64) {
 	if first.IsZero() || !end.After(first) {
 		return
 	}
@@ -549,7 +602,7 @@ func (res *GatewayResult) summariseDrain(samples []drainSample, first, end time.
 			a = s
 		}
 		b = s
-		if s.st != nil {
+		if s.st != nil && !s.st.seen().Before(liveAt) {
 			res.MinLiveDuringDrain = min(res.MinLiveDuringDrain, s.st.CamerasLive)
 		}
 	}
@@ -730,9 +783,9 @@ func (t *tailBuffer) String() string {
 
 // String formats a result as one line.
 func (r GatewayResult) String() string {
-	s := fmt.Sprintf("cameras=%d window=%v live_mbit=%.2f gw_cpu_ms_per_cam_s=%.2f cameras_per_core=%.0f "+
+	s := fmt.Sprintf("cameras=%d window=%v live_mbit=%.2f (backlog growth %.2f; %.3f of the clip's %.2f x %d) gw_cpu_ms_per_cam_s=%.2f cameras_per_core=%.0f "+
 		"gw_rss_mib=%.0f (idle %.0f, %.2f/camera) hub_cpu_ms_per_cam_s=%.2f bench_cpu_ms_per_cam_s=%.2f",
-		r.Cameras, r.Window, r.LiveMbit, r.GatewayCPUms, r.CamerasPerCore, r.GatewayRSS, r.IdleRSS, r.RSSPerCamera,
+		r.Cameras, r.Window, r.LiveMbit, r.BacklogGrowthMbit, r.LiveRatio, r.ClipMbit, r.Cameras, r.GatewayCPUms, r.CamerasPerCore, r.GatewayRSS, r.IdleRSS, r.RSSPerCamera,
 		r.HubCPUms, r.BenchCPUms)
 	if r.FsyncsPerSec >= 0 {
 		s += fmt.Sprintf(" fsyncs_per_s=%.1f", r.FsyncsPerSec)
