@@ -3,6 +3,7 @@ package e2e
 import (
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -103,8 +104,27 @@ func TestGatewayOutageBackfill(t *testing.T) {
 		}
 	}
 	// The backfill at 4 Mbit/s (500 kB/s) of ~7 MB, while the cameras go
-	// on (~115 kB/s): ~20 s.
+	// on (~115 kB/s): ~20 s. Each site's uplink (its HTTPS proxy: uploads,
+	// reports, TLS) carries at most the cap in any 4 s of the drain (TLS
+	// and HTTP/2 framing add ~2 %, the bucket's burst is 16 KiB). Not at
+	// least: the uploaders come back on their own retry schedule (up to
+	// 15 s after the uplink), so part of the drain is idle; the rates are
+	// logged.
+	const capBPS = 4_000_000 / 8
+	for _, s := range sites {
+		if st := h.gateway(s.gw.id).Status; st == nil || st.RateCapBPS != capBPS {
+			t.Errorf("gateway %s status: %+v, want rate_cap_bps %d", s.gw.id, st, capBPS)
+		}
+	}
+	rates := sampleUplinks(t, sites)
 	waitDrained(t, h, 90*time.Second, restoreAt, 3*time.Second, sites...)
+	for _, s := range sites {
+		most, avg := rates(s)
+		t.Logf("site %s: the uplink carried at most %.0f B/s over 4 s, %.0f B/s on average, during the backfill (cap %d B/s)", s.site, most, avg, capBPS)
+		if most > 1.1*capBPS {
+			t.Errorf("site %s: the uplink carried %.0f B/s over 4 s of the backfill, over the cap of %d B/s", s.site, most, capBPS)
+		}
+	}
 	t.Logf("backlog drained %v after the uplink came back", time.Since(restoreAt).Round(time.Second))
 
 	end := stopCameras(sites...)
@@ -153,4 +173,57 @@ func pendingSince(t *testing.T, h *hubProc, camera string, from, to time.Time) {
 		}
 		return false, fmtGaps(tl)
 	})
+}
+
+// sampleUplinks samples each site's uplink (bytes up through its HTTPS
+// proxy) every 250 ms until the returned function is first called (or the
+// test ends); that function stops the sampling and gives a site's highest
+// rate over any 4 s and its average rate, in bytes/s.
+func sampleUplinks(t *testing.T, sites []*siteRig) func(*siteRig) (most, avg float64) {
+	type sample struct {
+		at time.Time
+		up int64
+	}
+	samples := map[*siteRig][]sample{}
+	take := func() {
+		for _, s := range sites {
+			up, _ := s.gw.http.Bytes()
+			samples[s] = append(samples[s], sample{time.Now(), up})
+		}
+	}
+	take()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				take()
+				return
+			case <-tick.C:
+				take()
+			}
+		}
+	}()
+	var once sync.Once
+	end := func() { once.Do(func() { close(stop); <-done }) }
+	t.Cleanup(end)
+	return func(s *siteRig) (most, avg float64) {
+		end()
+		ss := samples[s]
+		first, last := ss[0], ss[len(ss)-1]
+		avg = float64(last.up-first.up) / last.at.Sub(first.at).Seconds()
+		j := 0
+		for i := range ss {
+			for j < i && ss[i].at.Sub(ss[j].at) > 4*time.Second {
+				j++
+			}
+			if d := ss[i].at.Sub(ss[j].at); d >= 4*time.Second-300*time.Millisecond {
+				most = max(most, float64(ss[i].up-ss[j].up)/d.Seconds())
+			}
+		}
+		return most, avg
+	}
 }
