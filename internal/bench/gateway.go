@@ -628,7 +628,7 @@ func countFsyncs(ctx context.Context, pid int, d time.Duration) (float64, error)
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	time.Sleep(d)
+	sleepCtx(ctx, d)
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
 	return parseStraceCount(out.String())
