@@ -22,7 +22,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	streams := fs.String("streams", "50", "comma-separated stream counts")
 	warmup := fs.Duration("warmup", 10*time.Second, "time before the measured window")
 	window := fs.Duration("window", 30*time.Second, "measured window")
-	clip := fs.String("clip", "", "H.264 clip to push (default: 1080p 4 Mbit/s made from the built-in footage)")
+	clip := fs.String("clip", "", "H.264 clip to push (default: 1080p 4 Mbit/s made from the built-in footage; with --gateway, builtin: the footage as it is)")
 	data := fs.String("data", "", "hub data dir (default: temporary)")
 	keep := fs.Bool("keep", false, "keep the data dir")
 	verify := fs.Bool("verify", true, "count every stream's recorded frames with ffprobe")
