@@ -23,6 +23,7 @@ usage:
   vigil serve   [hub flags]            the central hub
   vigil sim     --cameras N [--rtsp ADDR] [--clip FILE] [--push rtsp://HUB]
   vigil bench   --streams N [--duration D]   recording load benchmark
+                [--viewers N] live viewers; [--gateway [--outage D]] gateway per camera, backfill, drain
   vigil user add NAME --role ROLE [--sites a,b] [--data DIR]
   vigil verify  --key KEY.pem --sig SIGFILE FILE | --audit DATA_DIR
   vigil gateway --hub URL --token TOKEN --data DIR [--config FILE]
