@@ -472,7 +472,10 @@ func checkRecordings(t *testing.T, data string, c camSpec, origin string, window
 		default:
 			runs++
 			r.holes = append(r.holes, gap)
-			if !holeAllowed(prev.end, gap, jump, holes) {
+			if why, ok := holeAllowed(prev.end, gap, jump, holes); ok {
+				t.Logf("camera %s: hole of %v from %s (seq %d to %d): %s", c.id, gap.Round(time.Millisecond),
+					prev.end.Format("15:04:05.000"), prev.seq, p.seq, why)
+			} else {
 				t.Errorf("camera %s: hole of %v in the recordings from %s (seq %d) to %s (seq %d, %s)", c.id, gap,
 					prev.end.Format("15:04:05.000"), prev.seq, p.start.Format("15:04:05.000"), p.seq, p.seg.Path)
 			}
@@ -497,15 +500,15 @@ func checkRecordings(t *testing.T, data string, c camSpec, origin string, window
 }
 
 // holeAllowed reports whether a hole of gap from at (with seqs missing
-// across it when jump) is one of holes.
-func holeAllowed(at time.Time, gap time.Duration, jump bool, holes []allowedHole) bool {
+// across it when jump) is one of holes, and which.
+func holeAllowed(at time.Time, gap time.Duration, jump bool, holes []allowedHole) (why string, ok bool) {
 	for _, h := range holes {
 		if at.Before(h.from) || at.After(h.to) || gap > h.max || (jump && !h.dropped) {
 			continue
 		}
-		return true
+		return h.why, true
 	}
-	return false
+	return "", false
 }
 
 // checkSegmentFile checks one segment's file against its index row (see
