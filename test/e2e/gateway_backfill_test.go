@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +100,15 @@ func TestGatewayOutageBackfill(t *testing.T) {
 			st := g.Status
 			return st != nil && st.Online && st.BacklogBytes > 1_000_000 && st.BacklogSeconds > outage.Seconds()/2, g.String()
 		})
+		// The metrics say it too.
+		m := h.metrics()
+		labels := `gateway="` + s.gw.id + `",site="` + s.site + `"`
+		if v, ok := metricValue(m, "vigil_gateway_up", labels); !ok || v != 1 {
+			t.Errorf("vigil_gateway_up{%s} = %v (found %v), want 1", labels, v, ok)
+		}
+		if v, ok := metricValue(m, "vigil_gateway_backlog_bytes", labels); !ok || v <= 0 {
+			t.Errorf("vigil_gateway_backlog_bytes{%s} = %v (found %v), want the backlog", labels, v, ok)
+		}
 		// The outage is footage (backfilled already) or pending, never
 		// lost. (Its first and last seconds are left out: the last stored
 		// fragment ends up to two fragments before the cut, and the newest
@@ -258,4 +270,35 @@ func coveredBy(tl timeline, a, b time.Time) bool {
 		}
 	}
 	return !at.Before(b)
+}
+
+// metrics returns the hub's /metrics text.
+func (h *hubProc) metrics() string {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", h.http+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// metricValue finds the sample of name whose labels include labels
+// (`k="v",k2="v2"`, in the order the exposition writes them).
+func metricValue(text, name, labels string) (float64, bool) {
+	for _, l := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(l, name+"{") || !strings.Contains(l, labels) {
+			continue
+		}
+		f := strings.Fields(l)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		return v, err == nil
+	}
+	return 0, false
 }
