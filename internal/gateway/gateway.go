@@ -103,7 +103,9 @@ func (c *Config) setDefaults() {
 		c.PushBackoff = supervise.Backoff{Min: 500 * time.Millisecond, Max: 5 * time.Second}
 	}
 	if c.UploadBackoff == (supervise.Backoff{}) {
-		c.UploadBackoff = supervise.Backoff{Min: time.Second, Max: 15 * time.Second}
+		// the backlog flows soon after the uplink returns (an e2e run saw
+		// 5-15 s with a 15 s cap); a refused credential holds off apart
+		c.UploadBackoff = supervise.Backoff{Min: 500 * time.Millisecond, Max: 5 * time.Second}
 	}
 }
 

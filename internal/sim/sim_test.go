@@ -54,6 +54,13 @@ func TestFFprobeReadsSim(t *testing.T) {
 				t.Fatalf("video %+v", v)
 			}
 			stderr, err := testutil.DecodeRTSP(t, s.URL("cam1"), transport, 25)
+			if transport == "udp" && err == nil && strings.TrimSpace(stderr) != "" {
+				// UDP may lose packets when the machine is loaded (the
+				// kernel drops what a busy ffmpeg does not read in time):
+				// one more try must decode cleanly
+				t.Logf("first UDP decode saw loss: %.300s", stderr)
+				stderr, err = testutil.DecodeRTSP(t, s.URL("cam1"), transport, 25)
+			}
 			if err != nil || strings.TrimSpace(stderr) != "" {
 				t.Fatalf("decode: %v: %s", err, stderr)
 			}
