@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/internal/sim"
+	"github.com/vigil-video/vigil/internal/tcpproxy"
 )
 
 // GatewayConfig is one gateway benchmark run (`vigil bench --gateway`): a
@@ -176,12 +177,12 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, log io.Writer) (GatewayR
 		return res, err
 	}
 	defer h.Kill()
-	httpsProxy, err := startProxy(hostPort(h.HTTP))
+	httpsProxy, err := tcpproxy.Start(hostPort(h.HTTP))
 	if err != nil {
 		return res, err
 	}
 	defer httpsProxy.Close()
-	rtspProxy, err := startProxy(h.RTSP)
+	rtspProxy, err := tcpproxy.Start(h.RTSP)
 	if err != nil {
 		return res, err
 	}
@@ -231,7 +232,7 @@ type gwRunner struct {
 	hub        *hubProc
 	sim        *sim.Sim
 	names      []string
-	http, rtsp *proxy
+	http, rtsp *tcpproxy.Proxy
 	gw         gwProc
 	log        io.Writer
 }
