@@ -60,23 +60,11 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Result, error) {
 	if cfg.Streams <= 0 {
 		return Result{}, errors.New("bench: streams must be positive")
 	}
-	if cfg.Vigil == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return Result{}, err
-		}
-		cfg.Vigil = exe
+	cleanup, err := setDefaults(&cfg.Vigil, &cfg.Data, "vigil-bench-", cfg.Keep)
+	if err != nil {
+		return Result{}, err
 	}
-	if cfg.Data == "" {
-		dir, err := os.MkdirTemp("", "vigil-bench-")
-		if err != nil {
-			return Result{}, err
-		}
-		cfg.Data = filepath.Join(dir, "data")
-		if !cfg.Keep {
-			defer os.RemoveAll(dir)
-		}
-	}
+	defer cleanup()
 	clip, err := loadClip(ctx, cfg.Clip, log)
 	if err != nil {
 		return Result{}, err

@@ -133,23 +133,11 @@ func RunGateway(ctx context.Context, cfg GatewayConfig, log io.Writer) (GatewayR
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 6*cfg.Outage + time.Minute
 	}
-	if cfg.Vigil == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return res, err
-		}
-		cfg.Vigil = exe
+	cleanup, err := setDefaults(&cfg.Vigil, &cfg.Data, "vigil-bench-gw-", cfg.Keep)
+	if err != nil {
+		return res, err
 	}
-	if cfg.Data == "" {
-		dir, err := os.MkdirTemp("", "vigil-bench-gw-")
-		if err != nil {
-			return res, err
-		}
-		cfg.Data = dir
-		if !cfg.Keep {
-			defer os.RemoveAll(dir)
-		}
-	}
+	defer cleanup()
 	clip, err := gatewayClip(ctx, cfg.Clip, log)
 	if err != nil {
 		return res, err

@@ -158,3 +158,28 @@ func selfCPU() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// setDefaults fills in what a benchmark runs and where: vigil defaults to
+// this binary; data to a new temporary directory (prefix) that the
+// returned cleanup removes unless keep.
+func setDefaults(vigil, data *string, prefix string, keep bool) (cleanup func(), err error) {
+	cleanup = func() {}
+	if *vigil == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return cleanup, fmt.Errorf("bench: find the vigil binary: %w", err)
+		}
+		*vigil = exe
+	}
+	if *data == "" {
+		dir, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return cleanup, fmt.Errorf("bench: data directory: %w", err)
+		}
+		*data = filepath.Join(dir, "data")
+		if !keep {
+			cleanup = func() { os.RemoveAll(dir) }
+		}
+	}
+	return cleanup, nil
+}

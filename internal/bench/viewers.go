@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -54,21 +52,11 @@ func RunViewers(ctx context.Context, cfg ViewersConfig, log io.Writer) (ViewersR
 	if cfg.Cameras <= 0 || cfg.Viewers <= 0 {
 		return res, errors.New("bench: cameras and viewers must be positive")
 	}
-	if cfg.Vigil == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return res, err
-		}
-		cfg.Vigil = exe
+	cleanup, err := setDefaults(&cfg.Vigil, &cfg.Data, "vigil-bench-", false)
+	if err != nil {
+		return res, err
 	}
-	if cfg.Data == "" {
-		dir, err := os.MkdirTemp("", "vigil-bench-")
-		if err != nil {
-			return res, err
-		}
-		defer os.RemoveAll(dir)
-		cfg.Data = filepath.Join(dir, "data")
-	}
+	defer cleanup()
 	clip, err := loadClip(ctx, cfg.Clip, log)
 	if err != nil {
 		return res, err
