@@ -32,8 +32,9 @@ type pusher struct {
 	stats *Stats
 }
 
-// conns remembers a client's connection so that it can be closed from
-// outside: a stalled server then releases gortsplib at once.
+// conns remembers a client's TCP connections so that they can be closed
+// from outside: a stalled server then releases gortsplib at once (also a
+// coalescer's flusher blocked writing to it, see coalesce.go).
 type conns struct {
 	run    context.Context //nolint:containedctx // Run's context: a dial in progress ends with it
 	mu     sync.Mutex
@@ -117,7 +118,8 @@ func (p *pusher) client(cs *conns) *gortsplib.Client {
 		Scheme: p.u.Scheme, Host: p.u.Host, TLSConfig: p.cfg.TLS, Protocol: &tcp,
 		ReadTimeout: p.cfg.ReadTimeout, WriteTimeout: p.cfg.WriteTimeout,
 		WriteQueueSize: p.cfg.WriteQueue, UserAgent: "vigil",
-		DialContext:       cs.dial,
+		DialContext:       cs.dialTCP,
+		DialTLSContext:    cs.dialTLS(p.cfg.TLS),
 		OnTransportSwitch: func(err error) { log.Debug("transport switch", "error", err.Error()) },
 		OnPacketsLost:     func(uint64) {},
 		OnDecodeError:     func(err error) { log.Debug("rtcp decode error", "error", err.Error()) },
