@@ -81,3 +81,44 @@ func BenchmarkAppendCameras(b *testing.B) {
 type atomicCounter struct{ n atomic.Int64 }
 
 func (c *atomicCounter) add() int64 { return c.n.Add(1) }
+
+// BenchmarkRead reads back spooled fragments for upload (~1 s fragments
+// of the clip): "recent" from the spool that appended them (a caught-up
+// camera), "reopened" after a restart (backfill, from disk).
+func BenchmarkRead(b *testing.B) {
+	for _, reopen := range []bool{false, true} {
+		name := map[bool]string{false: "recent", true: "reopened"}[reopen]
+		b.Run(name, func(b *testing.B) {
+			_, frags := clipFragments(b, 25, t0)
+			dir := b.TempDir()
+			s, err := Open(dir, Options{Quota: 1 << 40})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var seqs []uint64
+			for _, f := range frags[:min(len(frags), 8)] {
+				seq, err := s.Append("cam", f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				seqs = append(seqs, seq)
+			}
+			if reopen {
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				if s, err = Open(dir, Options{Quota: 1 << 40}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			defer s.Close()
+			b.SetBytes(int64(len(frags[0].Data)))
+			b.ResetTimer()
+			for i := range b.N {
+				if _, _, err := s.Read("cam", seqs[i%len(seqs)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -47,6 +47,9 @@ func (s *Spool) dropFile(c *camState, i int) {
 	if sf == c.active {
 		s.roll(c)
 	}
+	if n := len(sf.entries); n > 0 {
+		s.uncacheRange(c, sf.entries[0].Seq, sf.entries[n-1].Seq)
+	}
 	var lost []Entry
 	for _, e := range sf.entries {
 		if e.Seq > c.acked {
@@ -117,6 +120,7 @@ func (s *Spool) Ack(camera string, upTo uint64) error {
 	}
 	c.acked = upTo
 	c.lastGone = max(c.lastGone, upTo)
+	s.uncache(c, upTo)
 	if err := s.saveState(c); err != nil {
 		return fmt.Errorf("ack %s up to %d: %w", camera, upTo, err)
 	}

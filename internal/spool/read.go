@@ -40,15 +40,22 @@ func (s *Spool) Pending(camera string, after uint64, limit int) ([]Entry, error)
 }
 
 // Read returns the init block and the moof+mdat bytes of one spooled
-// fragment, verified against their checksums. A damaged fragment returns
-// an error wrapping ErrCorrupt that names it; a freed or unknown one
-// ErrNotFound.
+// fragment: a recently appended one from memory (see Options.CacheBytes),
+// others from disk, verified against their checksums. A damaged fragment
+// returns an error wrapping ErrCorrupt that names it; a freed or unknown
+// one ErrNotFound. The returned slices are shared: do not modify them.
 func (s *Spool) Read(camera string, seq uint64) (init, data []byte, err error) {
 	s.mu.Lock()
 	loc, path, init, err := s.locate(camera, seq)
+	if err == nil {
+		data = s.cacheGet(s.cams[camera], seq)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return nil, nil, err
+	}
+	if data != nil {
+		return init, data, nil
 	}
 	name := fmt.Sprintf("camera %s seq %d (%s@%d)", camera, seq, path, loc.off)
 	if loc.Corrupt {
@@ -109,7 +116,7 @@ func (s *Spool) locate(camera string, seq uint64) (entryLoc, string, []byte, err
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Bytes: s.bytes, Dropped: map[string]uint64{}}
+	st := Stats{Bytes: s.bytes, Dropped: map[string]uint64{}, Cached: s.cached}
 	for _, c := range s.cams {
 		if c.dropped > 0 {
 			st.Dropped[c.name] = c.dropped

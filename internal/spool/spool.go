@@ -51,6 +51,15 @@ type Options struct {
 	// fragments durable, with the highest such seq: Pending lists them
 	// from then on. It runs on the syncing goroutine and must not block.
 	OnDurable func(camera string, seq uint64)
+	// CacheBytes bounds, per camera, the bytes of the most recently
+	// appended fragments that are also kept in memory until acknowledged,
+	// so that Read returns a caught-up camera's fragments without reading
+	// the disk (older ones are evicted first). It defaults to 8 MiB;
+	// negative keeps none.
+	CacheBytes int64
+	// CacheTotal bounds those bytes for all cameras together, evicting
+	// the oldest fragments of any camera first. It defaults to 256 MiB.
+	CacheTotal int64
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -61,7 +70,10 @@ type Fragment struct {
 	Duration time.Duration
 	Key      bool   // the fragment starts with a keyframe
 	Init     []byte // ftyp+moov the fragment needs; stored once per camera and layout
-	Data     []byte // moof+mdat as produced by internal/segment
+	// Data is the moof+mdat as produced by internal/segment. Append keeps
+	// it (Read returns it while it is cached): the caller must not modify
+	// it afterwards.
+	Data []byte
 }
 
 // Entry describes one spooled fragment.
@@ -93,6 +105,7 @@ type Stats struct {
 	Dropped       map[string]uint64 // fragments dropped for quota, per camera
 	DroppedTotal  uint64
 	DroppedRanges []Range // time ranges lost, to report to the hub as gaps
+	Cached        int64   // bytes of fragments also held in memory for Read
 }
 
 // Errors callers branch on.
@@ -120,6 +133,7 @@ type Spool struct {
 	dirtyDirs map[string]bool
 	buf       []byte
 	closed    bool
+	cached    int64 // bytes in the cameras' caches
 
 	stop chan struct{}
 	done chan struct{}
@@ -142,6 +156,10 @@ type camState struct {
 	inits    map[uint32][]byte
 	badInits map[uint32]bool
 	curInit  uint32
+	// cache holds recently appended fragments' bytes, in seq order
+	// (cache.go).
+	cache       []cachedFrag
+	cachedBytes int64
 }
 
 // segFile is one data file.
@@ -172,6 +190,12 @@ func Open(dir string, opts Options) (*Spool, error) {
 	}
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = min(max(opts.Quota/16, 1<<20), 64<<20)
+	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = 8 << 20
+	}
+	if opts.CacheTotal <= 0 {
+		opts.CacheTotal = 256 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -259,6 +283,7 @@ func (s *Spool) Close() error {
 			s.toClose = append(s.toClose, c.active.f)
 			c.active.f, c.active = nil, nil
 		}
+		s.uncache(c, c.nextSeq)
 	}
 	for _, f := range s.toClose {
 		_ = f.Close()
@@ -402,7 +427,9 @@ func newCam(name, dir string) *camState {
 }
 
 // Append spools one fragment of a camera and returns its seq. The fragment
-// is durable after the next group sync (or Sync). When the quota would be
+// is durable after the next group sync (or Sync). Its Data is also kept
+// in memory for Read while the camera's cache has room (see
+// Options.CacheBytes): the caller must not modify it afterwards. When the quota would be
 // exceeded the oldest fragments (of any camera) are dropped, counted and
 // recorded as lost ranges; Append never fails for quota.
 func (s *Spool) Append(camera string, f Fragment) (uint64, error) {
@@ -443,6 +470,7 @@ func (s *Spool) Append(camera string, f Fragment) (uint64, error) {
 	if err := s.write(c, e, hour, f); err != nil {
 		return 0, fmt.Errorf("append %s seq %d: %w", camera, seq, err)
 	}
+	s.cachePut(c, seq, f.Start, f.Data)
 	return seq, nil
 }
 
