@@ -113,10 +113,11 @@ type nalEncoder interface {
 // avccEncoder encodes video access units with enc.
 func avccEncoder(enc nalEncoder) func(*media.AccessUnit) ([]*rtp.Packet, error) {
 	return func(au *media.AccessUnit) ([]*rtp.Packet, error) {
-		if len(au.NALUs) == 0 {
+		nalus := au.VideoNALUs()
+		if len(nalus) == 0 {
 			return nil, ErrEmptyUnit
 		}
-		return enc.Encode(au.NALUs)
+		return enc.Encode(nalus)
 	}
 }
 
