@@ -49,7 +49,7 @@ func TestKill9Child(t *testing.T) {
 			}
 			fmt.Println("durable", seq, seq2)
 		}
-		if seq%50 == 0 {
+		if seq%100 == 0 { // right after a durable line: the parent checks its last 20 seqs
 			if err := s.Ack("cam2", seq2-20); err != nil {
 				fmt.Println("error", err)
 				os.Exit(1)
