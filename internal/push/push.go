@@ -112,6 +112,9 @@ type Stats struct {
 	Frames, Units atomic.Int64
 	// Bytes counts the sent units' payload bytes (before RTP).
 	Bytes atomic.Int64
+	// Packets counts the RTP packets sent; Writes counts the writes to
+	// the socket (requests and packets, coalesced: see coalesce.go).
+	Packets, Writes atomic.Int64
 	// Dropped counts units dropped because the uplink was too slow (the
 	// queue was full, then until the next keyframe).
 	Dropped atomic.Int64

@@ -80,6 +80,11 @@ func TestPushToIngest(t *testing.T) {
 				t.Fatalf("stats: frames %d units %d dropped %d sessions %d", p.stats.Frames.Load(),
 					p.stats.Units.Load(), p.stats.Dropped.Load(), p.stats.Sessions.Load())
 			}
+			// 10 frames at once: their packets share a few socket writes
+			t.Logf("%d RTP packets in %d socket writes", p.stats.Packets.Load(), p.stats.Writes.Load())
+			if w, pk := p.stats.Writes.Load(), p.stats.Packets.Load(); pk < int64(n) || w == 0 || w > pk/2 {
+				t.Errorf("%d RTP packets in %d socket writes: not coalesced", pk, w)
+			}
 			checkReceived(t, sent, got)
 			checkAudio(t, sentAudio, h.units(1))
 			begins, _, _ := h.col.State()

@@ -128,6 +128,7 @@ func (s *sender) send(ctx context.Context, au *media.AccessUnit) error {
 		s.p.stats.Frames.Add(1)
 	}
 	s.p.stats.Units.Add(1)
+	s.p.stats.Packets.Add(int64(len(pkts)))
 	s.p.stats.Bytes.Add(int64(au.Size()))
 	return nil
 }

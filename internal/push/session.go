@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
@@ -37,6 +38,7 @@ type pusher struct {
 // coalescer's flusher blocked writing to it, see coalesce.go).
 type conns struct {
 	run    context.Context //nolint:containedctx // Run's context: a dial in progress ends with it
+	writes *atomic.Int64   // counts the connections' Writes
 	mu     sync.Mutex
 	c      []net.Conn
 	closed bool
@@ -58,7 +60,18 @@ func (cs *conns) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		return nil, net.ErrClosed
 	}
 	cs.c = append(cs.c, c)
-	return c, nil
+	return &countedConn{Conn: c, writes: cs.writes}, nil
+}
+
+// countedConn counts a connection's Writes.
+type countedConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 func (cs *conns) closeAll() {
@@ -79,7 +92,7 @@ func (p *pusher) session(ctx context.Context, q *stream.Queue, tracks []media.Tr
 	if desc == nil {
 		return fmt.Errorf("%w (tracks %s)", ErrNoTracks, trackSummary(tracks))
 	}
-	cs := &conns{run: ctx}
+	cs := &conns{run: ctx, writes: &p.stats.Writes}
 	stopConns := context.AfterFunc(ctx, cs.closeAll)
 	defer stopConns()
 	c := p.client(cs)
