@@ -23,6 +23,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/auth"
 
 	"github.com/vigil-video/vigil/internal/depacket"
+	"github.com/vigil-video/vigil/internal/readbuf"
 	"github.com/vigil-video/vigil/internal/rtspudp"
 	"github.com/vigil-video/vigil/internal/stream"
 )
@@ -218,7 +219,7 @@ func (s *Server) start() (*gortsplib.Server, error) {
 		AuthMethods: []auth.VerifyMethod{auth.VerifyMethodBasic},
 		// With TLSConfig, gortsplib wraps this listener in TLS, so the
 		// large buffer also cuts the read syscalls of RTSPS.
-		Listen: listenBuffered,
+		Listen: readbuf.Listen,
 	}
 	s.srv = srv // handlers use it as soon as Start accepts
 	cleanup := func() {}

@@ -23,6 +23,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/vigil-video/vigil/internal/depacket"
+	"github.com/vigil-video/vigil/internal/readbuf"
 	"github.com/vigil-video/vigil/internal/stream"
 	"github.com/vigil-video/vigil/internal/supervise"
 )
@@ -133,7 +134,7 @@ func (s *Source) run(ctx context.Context) error {
 	c := &gortsplib.Client{
 		Scheme: u.Scheme, Host: u.Host, Protocol: proto,
 		ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout,
-		UserAgent: "vigil",
+		UserAgent: "vigil", DialContext: readbuf.DialContext,
 	}
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("start client: %w", err)
