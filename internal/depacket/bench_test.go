@@ -1,8 +1,6 @@
 package depacket
 
 import (
-	"bytes"
-	"slices"
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
@@ -20,26 +18,9 @@ func (c *countSink) Unit(*media.AccessUnit) { c.units++ }
 func (c *countSink) Fail(error)             {}
 
 // BenchmarkDepacketH264 measures one frame (all its packets) through the
-// depacketiser; allocs/op are per frame. "camera" pads the fixture's slices
-// to the sizes of a 1080p 4 Mbit/s camera (keyframes ~150 KB, others ~20
-// KB: 15-110 FU-A packets per frame); the padding is never decoded.
+// depacketiser; allocs/op are per frame.
 func BenchmarkDepacketH264(b *testing.B) {
-	b.Run("fixture", func(b *testing.B) { benchDepacketH264(b, 0, 0) })
-	b.Run("camera", func(b *testing.B) { benchDepacketH264(b, 150_000, 20_000) })
-}
-
-func benchDepacketH264(b *testing.B, keySize, size int) {
 	fx := loadFixture(b, "testdata/h264_bframes.mp4")
-	for i, f := range fx.frames {
-		want := size
-		if f.key {
-			want = keySize
-		}
-		last := len(f.nalus) - 1
-		if n := len(f.nalus[last]); n < want {
-			fx.frames[i].nalus = append(slices.Clone(f.nalus[:last]), append(bytes.Clone(f.nalus[last]), bytes.Repeat([]byte{0x55}, want-n)...))
-		}
-	}
 	enc := &rtph264.Encoder{PayloadType: 96, PacketizationMode: 1, PayloadMaxSize: 1400}
 	if err := enc.Init(); err != nil {
 		b.Fatal(err)
