@@ -104,7 +104,8 @@ func h265Spec() *videoSpec {
 }
 
 func newH264(f *format.H264, id int, opts Options) (codec, media.Track, error) {
-	if _, err := f.CreateDecoder(); err != nil { // refuses what gortsplib cannot decode
+	dec, err := f.CreateDecoder()
+	if err != nil {
 		opts.Logger.Info("skipping H.264 track", "error", err.Error())
 		return nil, media.Track{}, nil
 	}
@@ -112,8 +113,8 @@ func newH264(f *format.H264, id int, opts Options) (codec, media.Track, error) {
 		return errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious)
 	}
 	sps, pps := f.SafeParams()
-	// h264Decoder keeps nothing of a finished unit: no renewal needed
-	return newVideo(h264Spec(), &h264Decoder{}, nil, benign, id, opts, [paramCount][]byte{nil, sps, pps}, f.ClockRate())
+	renew := func() (rtpVideoDecoder, error) { return f.CreateDecoder() }
+	return newVideo(h264Spec(), dec, renew, benign, id, opts, [paramCount][]byte{nil, sps, pps}, f.ClockRate())
 }
 
 func newH265(f *format.H265, id int, opts Options) (codec, media.Track, error) {
@@ -126,14 +127,8 @@ func newH265(f *format.H265, id int, opts Options) (codec, media.Track, error) {
 		return errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious)
 	}
 	vps, sps, pps := f.SafeParams()
-	renew := func() (rtpVideoDecoder, error) {
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, err
-		}
-		return &wholeDecoder{dec: d}, nil
-	}
-	return newVideo(h265Spec(), &wholeDecoder{dec: dec}, renew, benign, id, opts, [paramCount][]byte{vps, sps, pps}, f.ClockRate())
+	renew := func() (rtpVideoDecoder, error) { return f.CreateDecoder() }
+	return newVideo(h265Spec(), dec, renew, benign, id, opts, [paramCount][]byte{vps, sps, pps}, f.ClockRate())
 }
 
 // newVideo builds a video codec with the SDP's parameter sets. An SPS that

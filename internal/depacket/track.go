@@ -14,9 +14,8 @@ import (
 type unit struct {
 	pts, dts int64
 	key      bool
-	nalus    [][]byte         // video
-	pieces   *media.NALPieces // video in pieces (nalus nil)
-	payload  []byte           // audio
+	nalus    [][]byte // video
+	payload  []byte   // audio
 }
 
 // codec decodes one track's packets. Implementations are not safe for
@@ -132,7 +131,7 @@ func (s *Session) deliver(st *trackState, u unit, rate int, ntp time.Time, ntpOK
 	st.lastDTS, st.hasLast = u.dts, true
 	s.units.Add(1)
 	s.sink.Unit(&media.AccessUnit{
-		Track: st.id, PTS: u.pts, DTS: u.dts, Wall: wall, Key: u.key, NALUs: u.nalus, Pieces: u.pieces, Payload: u.payload,
+		Track: st.id, PTS: u.pts, DTS: u.dts, Wall: wall, Key: u.key, NALUs: u.nalus, Payload: u.payload,
 	})
 }
 

@@ -53,31 +53,9 @@ type dtsExtractor interface {
 	Extract(au [][]byte, pts int64) (int64, error)
 }
 
-// rtpVideoDecoder turns RTP packets into access units' NAL units: our
-// h264Decoder, or gortsplib's rtph265 decoder behind wholeDecoder.
+// rtpVideoDecoder is gortsplib's rtph264/rtph265 decoder.
 type rtpVideoDecoder interface {
-	Decode(pkt *rtp.Packet) ([]nalUnit, error)
-}
-
-// wholeDecoder adapts a gortsplib decoder, whose NAL units are whole.
-type wholeDecoder struct {
-	dec interface {
-		Decode(pkt *rtp.Packet) ([][]byte, error)
-	}
-	out []nalUnit
-}
-
-func (w *wholeDecoder) Decode(pkt *rtp.Packet) ([]nalUnit, error) {
-	nalus, err := w.dec.Decode(pkt)
-	if err != nil {
-		return nil, err
-	}
-	clear(w.out)
-	w.out = w.out[:0]
-	for _, n := range nalus {
-		w.out = append(w.out, wholeNAL(n))
-	}
-	return w.out, nil
+	Decode(pkt *rtp.Packet) ([][]byte, error)
 }
 
 // videoCodec turns RTP packets into AVCC access units.
@@ -103,8 +81,7 @@ type videoCodec struct {
 	fallback bool // the DTS extractor cannot handle this stream: DTS = PTS
 	lastDTS  int64
 	hasDTS   bool
-	frame    []nalUnit // scratch: the unit's NAL units
-	heads    [][]byte  // scratch: their heads, parameter sets first on keyframes
+	frame    [][]byte // scratch: the unit's NAL units
 	fresh    [paramCount][]byte
 }
 
@@ -177,7 +154,7 @@ func h264AddsNALUs(p []byte) bool {
 }
 
 // handleAU processes one access unit of NAL units.
-func (c *videoCodec) handleAU(st *trackState, nalus []nalUnit, pts int64, pkt *rtp.Packet, pktPTS int64) {
+func (c *videoCodec) handleAU(st *trackState, nalus [][]byte, pts int64, pkt *rtp.Packet, pktPTS int64) {
 	if !c.collect(st, nalus) {
 		return
 	}
@@ -188,59 +165,39 @@ func (c *videoCodec) handleAU(st *trackState, nalus []nalUnit, pts int64, pkt *r
 		st.drop()
 		return
 	}
-	c.heads = c.heads[:0]
-	for _, n := range c.frame {
-		c.heads = append(c.heads, n.head)
-	}
-	key := c.spec.isKey(c.heads)
+	key := c.spec.isKey(c.frame)
 	if c.waitKey && !key {
 		st.drop()
 		return
 	}
-	if key {
-		c.heads = c.heads[:0]
-		for _, p := range c.params {
-			if len(p) > 0 {
-				c.heads = append(c.heads, p)
-			}
-		}
-		for _, n := range c.frame {
-			c.heads = append(c.heads, n.head)
-		}
-	}
-	dts, ok := c.extractDTS(st, key, pts, c.heads)
-	clear(c.heads)
+	out := c.unitNALUs(key)
+	dts, ok := c.extractDTS(st, key, pts, out)
 	if !ok {
 		st.drop()
 		return
 	}
-	out, pieces := c.unitNALUs(key)
-	st.emit(unit{pts: pts, dts: dts, key: key, nalus: out, pieces: pieces}, pkt, pktPTS)
+	st.emit(unit{pts: pts, dts: dts, key: key, nalus: out}, pkt, pktPTS)
 }
 
 // collect splits nalus into parameter sets (applied to the track) and the
 // frame's other NAL units (c.frame). It returns false when the unit must
 // be dropped (bad parameter sets).
-func (c *videoCodec) collect(st *trackState, nalus []nalUnit) bool {
-	clear(c.frame)
+func (c *videoCodec) collect(st *trackState, nalus [][]byte) bool {
 	c.frame = c.frame[:0]
 	c.fresh = [paramCount][]byte{}
 	changed := false
 	for _, n := range nalus {
-		if n.size == 0 || c.spec.discard(n.head) {
+		if len(n) == 0 || c.spec.discard(n) {
 			continue
 		}
-		k := c.spec.paramKind(n.head)
-		if k != paramNone && n.rest != nil {
-			n = wholeNAL(n.whole()) // parameter sets are parsed whole
-		}
+		k := c.spec.paramKind(n)
 		if k == paramNone || c.fresh[k] != nil {
 			// a second parameter set of one kind (another id) stays in band
 			c.frame = append(c.frame, n)
 			continue
 		}
-		c.fresh[k] = n.head
-		changed = changed || !bytes.Equal(c.params[k], n.head)
+		c.fresh[k] = n
+		changed = changed || !bytes.Equal(c.params[k], n)
 	}
 	if !changed {
 		return true
@@ -298,38 +255,19 @@ func (c *videoCodec) checkSPS(sps []byte) (int, int, error) {
 	return w, h, nil
 }
 
-// unitNALUs returns the unit's NAL units, the parameter sets first on
-// keyframes, then the frame's NAL units: in a new slice when all are
-// whole, else as pieces. The bytes are not copied: the RTP decoders hand
-// out fresh buffers or slices of packets gortsplib never reuses, and
-// parameter sets are cloned when adopted and never modified.
-func (c *videoCodec) unitNALUs(key bool) ([][]byte, *media.NALPieces) {
-	n, bufs, split := len(c.frame), 0, false
-	for _, f := range c.frame {
-		bufs += 1 + len(f.rest)
-		split = split || f.rest != nil
-	}
+// unitNALUs returns the unit's NAL units in a new slice: the parameter
+// sets first on keyframes, then the frame's NAL units. The NAL units
+// themselves are not copied: the RTP decoder hands out fresh buffers (or
+// slices of packets gortsplib never reuses), and parameter sets are cloned
+// when adopted and never modified.
+func (c *videoCodec) unitNALUs(key bool) [][]byte {
+	n := len(c.frame)
 	if key {
 		for _, p := range c.params {
 			if len(p) > 0 {
 				n++
-				bufs++
 			}
 		}
-	}
-	if split {
-		p := &media.NALPieces{Bufs: make([][]byte, 0, bufs), Ends: make([]int, 0, n), Lens: make([]int, 0, n)}
-		if key {
-			for _, ps := range c.params {
-				if len(ps) > 0 {
-					p.AddWhole(ps)
-				}
-			}
-		}
-		for _, f := range c.frame {
-			p.AddNAL(f.head, f.rest, f.size)
-		}
-		return nil, p
 	}
 	out := make([][]byte, 0, n)
 	if key {
@@ -339,10 +277,7 @@ func (c *videoCodec) unitNALUs(key bool) ([][]byte, *media.NALPieces) {
 			}
 		}
 	}
-	for _, f := range c.frame {
-		out = append(out, f.head)
-	}
-	return out, nil
+	return append(out, c.frame...)
 }
 
 // extractDTS derives the unit's DTS. When the extractor fails it is reset

@@ -2,7 +2,6 @@ package media
 
 import (
 	"bytes"
-	"sync"
 	"testing"
 )
 
@@ -25,68 +24,6 @@ func TestAccessUnitSample(t *testing.T) {
 			}
 			if c.au.Size() != len(c.want) {
 				t.Fatalf("Size = %d, want %d", c.au.Size(), len(c.want))
-			}
-		})
-	}
-}
-
-func TestPiecesSameAsWhole(t *testing.T) {
-	sps, pps := []byte{0x67, 1, 2}, []byte{0x68, 3}
-	idr := bytes.Repeat([]byte{0x65, 9, 8, 7}, 100)
-	cases := []struct {
-		name  string
-		split func(p *NALPieces)
-	}{
-		{"all whole", func(p *NALPieces) { p.AddWhole(sps); p.AddWhole(pps); p.AddWhole(idr) }},
-		{"one NAL unit in pieces", func(p *NALPieces) {
-			p.AddWhole(sps)
-			p.AddWhole(pps)
-			p.AddNAL(idr[:64], [][]byte{idr[64:100], idr[100:]}, len(idr))
-		}},
-		{"every NAL unit in pieces", func(p *NALPieces) {
-			p.AddNAL(sps[:1], [][]byte{sps[1:]}, len(sps))
-			p.AddNAL(pps[:1], [][]byte{pps[1:]}, len(pps))
-			p.AddNAL(idr[:1], [][]byte{idr[1:2], idr[2:3], idr[3:]}, len(idr))
-		}},
-		{"a head with no more pieces", func(p *NALPieces) {
-			p.AddWhole(sps)
-			p.AddNAL(pps, nil, len(pps))
-			p.AddNAL(idr, nil, len(idr))
-		}},
-	}
-	whole := &AccessUnit{NALUs: [][]byte{sps, pps, idr}, Key: true}
-	wantAVCC := whole.AppendAVCC(nil)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := &NALPieces{}
-			c.split(p)
-			au := &AccessUnit{Pieces: p, Key: true}
-			if got := au.AppendAVCC([]byte{0xff}); !bytes.Equal(got[1:], wantAVCC) || got[0] != 0xff {
-				t.Fatal("AppendAVCC differs from the whole unit's")
-			}
-			if au.Size() != len(wantAVCC) || whole.Size() != len(wantAVCC) {
-				t.Fatalf("Size %d and %d, AVCC %d bytes", au.Size(), whole.Size(), len(wantAVCC))
-			}
-			bufs, prefix := au.AppendSample(nil, make([]byte, 0, 4)) // prefixes outgrow their array
-			if got := bytes.Join(bufs, nil); !bytes.Equal(got, wantAVCC) {
-				t.Fatal("AppendSample differs from the whole unit's AVCC")
-			}
-			if len(prefix) == 0 {
-				t.Fatal("no prefixes returned")
-			}
-			var wg sync.WaitGroup
-			results := make([][][]byte, 4)
-			for i := range results {
-				wg.Go(func() { results[i] = au.VideoNALUs() })
-			}
-			wg.Wait()
-			for _, r := range results {
-				if len(r) != 3 || !bytes.Equal(r[0], sps) || !bytes.Equal(r[1], pps) || !bytes.Equal(r[2], idr) {
-					t.Fatal("VideoNALUs differs from the NAL units")
-				}
-				if &r[0] != &results[0][0] {
-					t.Fatal("VideoNALUs joined more than once")
-				}
 			}
 		})
 	}

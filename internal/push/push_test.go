@@ -146,8 +146,8 @@ func checkReceived(t *testing.T, sent, got []*media.AccessUnit) {
 	}
 	for i, g := range got {
 		s := sent[i]
-		if g.Key != s.Key || !sameNALUs(g.VideoNALUs(), s.NALUs) {
-			t.Fatalf("frame %d differs (key %v/%v): nal units %s, sent %s", i, g.Key, s.Key, nalTypes(g.VideoNALUs()), nalTypes(s.NALUs))
+		if g.Key != s.Key || !sameNALUs(g.NALUs, s.NALUs) {
+			t.Fatalf("frame %d differs (key %v/%v): nal units %s, sent %s", i, g.Key, s.Key, nalTypes(g.NALUs), nalTypes(s.NALUs))
 		}
 		if i > 0 && g.PTS-got[0].PTS != s.PTS-sent[0].PTS {
 			t.Fatalf("frame %d: pts step %d, sent %d", i, g.PTS-got[0].PTS, s.PTS-sent[0].PTS)
@@ -572,7 +572,7 @@ func TestSlowUplink(t *testing.T) {
 	// a keyframe
 	k, prev, losses := 0, -1, 0
 	for i, g := range got {
-		for k < cam.n && !sameNALUs(g.VideoNALUs(), f.unit(k, cam.base).NALUs) {
+		for k < cam.n && !sameNALUs(g.NALUs, f.unit(k, cam.base).NALUs) {
 			k++
 		}
 		if k == cam.n {

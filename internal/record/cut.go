@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/binary"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -117,7 +118,18 @@ type pendSample struct {
 // copying it: each NAL unit of a video unit goes in behind its 4-byte
 // length prefix (kept in ts.prefix), an audio unit's payload as is.
 func (ts *trackState) appendSample(au *media.AccessUnit) {
-	ts.payload, ts.prefix = au.AppendSample(ts.payload, ts.prefix)
+	for _, n := range au.NALUs {
+		if len(ts.prefix)+4 > cap(ts.prefix) {
+			// earlier prefixes stay in the old array, which the pieces keep
+			ts.prefix = make([]byte, 0, max(256, 2*cap(ts.prefix)))
+		}
+		at := len(ts.prefix)
+		ts.prefix = binary.BigEndian.AppendUint32(ts.prefix, uint32(len(n)))
+		ts.payload = append(ts.payload, ts.prefix[at:at+4:at+4], n)
+	}
+	if len(au.Payload) > 0 {
+		ts.payload = append(ts.payload, au.Payload)
+	}
 }
 
 type fragState struct {

@@ -113,11 +113,10 @@ type nalEncoder interface {
 // avccEncoder encodes video access units with enc.
 func avccEncoder(enc nalEncoder) func(*media.AccessUnit) ([]*rtp.Packet, error) {
 	return func(au *media.AccessUnit) ([]*rtp.Packet, error) {
-		nalus := au.VideoNALUs()
-		if len(nalus) == 0 {
+		if len(au.NALUs) == 0 {
 			return nil, ErrEmptyUnit
 		}
-		return enc.Encode(nalus)
+		return enc.Encode(au.NALUs)
 	}
 }
 

@@ -155,8 +155,8 @@ func TestH264RoundTrip(t *testing.T) {
 	}
 	for i, au := range sink.got {
 		f := clip.Frames[i]
-		if au.Key != f.Key || !sameNALUs(au.VideoNALUs(), f.NALUs) {
-			t.Fatalf("frame %d differs (key %v/%v, %d/%d nalus)", i, au.Key, f.Key, len(au.VideoNALUs()), len(f.NALUs))
+		if au.Key != f.Key || !sameNALUs(au.NALUs, f.NALUs) {
+			t.Fatalf("frame %d differs (key %v/%v, %d/%d nalus)", i, au.Key, f.Key, len(au.NALUs), len(f.NALUs))
 		}
 	}
 }

@@ -66,11 +66,11 @@ func annexB(tracks []media.Track, gop []*media.AccessUnit) (net.Buffers, int, st
 	}
 	frames := 0
 	for _, au := range gop {
-		if au.Track != vt.ID || len(au.VideoNALUs()) == 0 {
+		if au.Track != vt.ID || len(au.NALUs) == 0 {
 			continue
 		}
 		frames++
-		for _, n := range au.VideoNALUs() {
+		for _, n := range au.NALUs {
 			bufs = append(bufs, annexBStart, n)
 		}
 	}

@@ -159,7 +159,7 @@ func (j *job) setPID(pid int) {
 // withParams fills the track's parameter sets from a keyframe's leading
 // VPS/SPS/PPS (sources whose SDP had none, or that changed them).
 func withParams(t media.Track, key *media.AccessUnit) media.Track {
-	for _, n := range key.VideoNALUs() {
+	for _, n := range key.NALUs {
 		if len(n) == 0 {
 			continue
 		}

@@ -75,7 +75,7 @@ func (s *sender) video(au *media.AccessUnit, replayed bool) (sent bool, err erro
 	s.needKey = false
 	ts := s.videoTimestamp(au, replayed)
 	s.annexb = s.annexb[:0]
-	for _, n := range au.VideoNALUs() {
+	for _, n := range au.NALUs {
 		s.annexb = append(s.annexb, 0, 0, 0, 1)
 		s.annexb = append(s.annexb, n...)
 	}
