@@ -241,14 +241,23 @@ func (im *Importer) skipped(seq uint64) bool {
 func (im *Importer) openSeg(l *importLayout, f Imported) error {
 	sf := &segFile{camera: im.camera, key: segment.Key(im.camera, f.Start), start: f.Start, codecs: l.codecs,
 		origin: im.origin, firstSeq: f.Seq, imp: im}
-	if !im.w.submit(im.shard, job{kind: jobOpen, seg: sf, header: l.init}) {
-		return fmt.Errorf("import %s: %w", im.camera, ErrWriterClosed)
-	}
 	s := &importSeg{f: sf, layout: l, start: f.Start, next: map[uint32]int64{}}
-	im.seg = s
 	im.cmu.Lock()
+	if im.failErr != nil {
+		// an earlier segment failed after this Import checked: nothing
+		// past the failure may be committed (see onFail)
+		sf.err = fmt.Errorf("import: an earlier segment failed: %w", im.failErr)
+		sf.failed.Store(true)
+	}
 	im.outstanding = append(im.outstanding, s)
 	im.cmu.Unlock()
+	if !im.w.submit(im.shard, job{kind: jobOpen, seg: sf, header: l.init}) {
+		im.cmu.Lock()
+		im.outstanding = im.outstanding[:len(im.outstanding)-1]
+		im.cmu.Unlock()
+		return fmt.Errorf("import %s: %w", im.camera, ErrWriterClosed)
+	}
+	im.seg = s
 	return nil
 }
 
@@ -381,14 +390,36 @@ func (im *Importer) onCommit(sf *segFile, n int, end time.Time) {
 }
 
 // onFail is called by the writer when one of the importer's segments
-// failed: fragments queued for it are lost.
-func (im *Importer) onFail(err error) {
+// failed: fragments queued for it are lost. The segments queued after it
+// fail with it, before the writer gets to them (it calls onFail from the
+// camera's shard, whose jobs run in order): were their fragments
+// committed, the index would hold fragments past a hole, and a hub
+// restarted before the gateway re-sent the hole would resume after them
+// and never ask for it again.
+func (im *Importer) onFail(sf *segFile, err error) {
 	im.cmu.Lock()
-	defer im.cmu.Unlock()
 	if im.failErr == nil {
 		im.failErr = err
 	}
+	var later []*segFile
+	for i, s := range im.outstanding {
+		if s.f == sf {
+			for _, l := range im.outstanding[i+1:] {
+				later = append(later, l.f)
+			}
+			break
+		}
+	}
 	im.signal()
+	im.cmu.Unlock()
+	for _, l := range later { // segFile.mu after cmu, never inside it (afterCommit's order)
+		l.mu.Lock()
+		if l.err == nil {
+			l.err = fmt.Errorf("import: an earlier segment failed: %w", err)
+			l.failed.Store(true)
+		}
+		l.mu.Unlock()
+	}
 }
 
 func (im *Importer) signal() {

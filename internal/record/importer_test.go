@@ -754,3 +754,78 @@ func TestImporterAskedAgainKeepsQueuedState(t *testing.T) {
 		t.Errorf("%d frames stored, want %d exactly", got, frameSum(frags))
 	}
 }
+
+// gatedFailingStore holds the first file's creation until release and
+// makes that file fail from its failAt-th write on; later files work.
+type gatedFailingStore struct {
+	Store
+	release <-chan struct{}
+	failAt  int
+	created *int
+}
+
+func (s gatedFailingStore) Create(ctx context.Context, key string) (blob.Writer, error) {
+	*s.created++
+	first := *s.created == 1
+	if first {
+		<-s.release
+	}
+	w, err := s.Store.Create(ctx, key)
+	if err != nil || !first {
+		return w, err
+	}
+	return &failingWriter{Writer: w, failAt: s.failAt}, nil
+}
+
+// TestImporterWriteErrorThenRestartLosesNothing: a write fails in one
+// segment while the importer has already queued fragments for the next
+// ones; the hub then restarts before the gateway re-sent anything. No
+// fragment after the failed one may be committed (the hub would resume
+// after it and never ask for the hole again): the restarted hub asks for
+// everything from the failure on and ends up with every frame, once.
+func TestImporterWriteErrorThenRestartLosesNothing(t *testing.T) {
+	frags := gatewayFragments(t, Config{}, []clipRun{{from: 0, n: 100}}, 0)
+	dir := t.TempDir()
+	release := make(chan struct{})
+	created := 0
+	h := newHubWithStore(t, dir, Config{SegmentDuration: 2 * time.Second}, func(s Store) Store {
+		return gatedFailingStore{Store: s, release: release, failAt: 1 + 2, created: &created} // fragment 2 fails
+	})
+	im := h.importer()
+	importAll(t, im, frags) // all queued behind the first file's creation
+	im.cmu.Lock()
+	opened := len(im.outstanding)
+	im.cmu.Unlock()
+	if opened < 2 {
+		t.Fatalf("%d segments queued: the test needs the importer past the failed segment", opened)
+	}
+	close(release)
+	acked, err := im.Flush(t.Context())
+	if err == nil || acked > 1 {
+		t.Fatalf("flush after a write error = %d, %v; want at most 1 and the error", acked, err)
+	}
+	if created != 1 {
+		t.Errorf("%d files created; the segments after the failed one must not be", created)
+	}
+	im.Close()
+	h.stop()
+
+	h2 := newHub(t, dir, Config{SegmentDuration: 2 * time.Second})
+	im2 := h2.importer()
+	resume, err := im2.Flush(t.Context())
+	if err != nil || resume > 1 {
+		t.Fatalf("the restarted hub resumes after seq %d (%v); want at most 1: fragments after the failure were committed", resume, err)
+	}
+	if n := importAll(t, im2, frags); n != len(frags)-int(resume) {
+		t.Errorf("stored %d re-sent fragments, want %d", n, len(frags)-int(resume))
+	}
+	if a, err := im2.Flush(t.Context()); err != nil || a != uint64(len(frags)) {
+		t.Fatalf("flush = %d, %v", a, err)
+	}
+	im2.Close()
+	h2.stopWriter(t)
+	if got := checkHubFiles(t, h2.store, hubSegments(t, h2.idx), true); got != frameSum(frags) {
+		t.Errorf("%d frames stored, want %d exactly", got, frameSum(frags))
+	}
+	checkGaps(t, h2.idx, nil)
+}

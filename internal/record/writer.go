@@ -284,6 +284,12 @@ func (w *Writer) do(j *job) {
 
 func (w *Writer) open(j *job) {
 	seg := j.seg
+	seg.mu.Lock()
+	failed := seg.err != nil
+	seg.mu.Unlock()
+	if failed {
+		return // an imported segment after a failed one (Importer.onFail): never created
+	}
 	ctx := context.Background()
 	bw, err := w.store.Create(ctx, seg.key)
 	if err == nil {
@@ -324,7 +330,7 @@ func (w *Writer) fail(seg *segFile, err error) {
 	if first {
 		w.log.Error("recording failed; segment ends here", "camera", seg.camera, "segment", seg.key, "err", err)
 		if seg.imp != nil {
-			seg.imp.onFail(err)
+			seg.imp.onFail(seg, err)
 		}
 	}
 }
