@@ -42,23 +42,7 @@ type fakeRuntime struct {
 	changed []index.Camera
 	removed []string
 	status  map[string]CameraStatus
-	atSite  map[string]bool
 	panics  atomic.Bool
-}
-
-func (f *fakeRuntime) RecordedAtSite(id string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.atSite[id]
-}
-
-func (f *fakeRuntime) setAtSite(id string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.atSite == nil {
-		f.atSite = map[string]bool{}
-	}
-	f.atSite[id] = true
 }
 
 func (f *fakeRuntime) CameraStatus(id string) CameraStatus {

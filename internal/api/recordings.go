@@ -5,21 +5,8 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/internal/auth"
-	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/timeline"
 )
-
-// SiteLiveEdge is how much of the newest footage of a camera recorded at
-// a site (by a gateway) shows as pending rather than lost when the hub has
-// neither it nor a pending gap for it: a gateway reports its backlog every
-// 2 s and uploads fragments of up to 10 s (they start on keyframes).
-const SiteLiveEdge = 12 * time.Second
-
-// siteRecorder is implemented by a Runtime that knows which cameras a
-// site's gateway records.
-type siteRecorder interface {
-	RecordedAtSite(id string) bool
-}
 
 type spanJSON struct {
 	Start string `json:"start"`
@@ -61,12 +48,6 @@ func (a *API) recordings(w http.ResponseWriter, r *http.Request, p auth.Principa
 	gaps, err := a.idx.Gaps(r.Context(), c.ID, from, to)
 	if err != nil {
 		return err
-	}
-	if at, ok := a.rt.(siteRecorder); ok && at.RecordedAtSite(c.ID) {
-		// the newest seconds of a camera recorded at a site are at the
-		// site until its gateway uploads them or reports them pending
-		gaps = append(gaps, index.Gap{Camera: c.ID, Start: now.Add(-SiteLiveEdge), End: now,
-			State: index.GapPending, Reason: index.ReasonHeldAtSite})
 	}
 	tl := timeline.Spans(timeline.Window{From: from, To: to, Now: now, JoinTolerance: a.cfg.JoinTolerance}, segs, gaps)
 	writeJSON(w, http.StatusOK, toRecordingsJSON(from, to, tl))

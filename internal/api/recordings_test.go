@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,39 +54,6 @@ func TestRecordingsAPI(t *testing.T) {
 	r = e.do(t, "GET", "/api/v1/cameras/empty/recordings", nil, asOp()).must(t, 200)
 	if want := `"spans":[],"gaps":[{"start":"2025-05-31T12:00:00Z","end":"2025-06-01T12:00:00Z","state":"lost"}]}`; string(r.body[len(r.body)-len(want)-1:len(r.body)-1]) != want {
 		t.Fatalf("empty = %s", r.body)
-	}
-}
-
-// The newest seconds of a camera recorded at a site are pending until its
-// gateway uploads them, not lost; older holes and other cameras are
-// unchanged.
-func TestRecordingsLiveEdgeAtSite(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	ctx := context.Background()
-	now := testNow()
-	for _, cam := range []string{"remote", "local"} {
-		e.addCamera(t, cam, "north", "")
-		if _, err := e.idx.AddSegment(ctx, index.Segment{Camera: cam, Start: now.Add(-time.Minute), End: now.Add(-30 * time.Second),
-			Path: cam + "/0.mp4", State: index.SegmentClosed}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.rt.setAtSite("remote")
-	q := url.Values{"from": {now.Add(-time.Minute).Format(time.RFC3339)}}
-	cases := []struct {
-		camera string
-		gaps   string
-	}{
-		{"remote", `"gaps":[{"start":"2025-06-01T11:59:30Z","end":"2025-06-01T11:59:48Z","state":"lost"},` +
-			`{"start":"2025-06-01T11:59:48Z","end":"2025-06-01T12:00:00Z","state":"pending","reason":"held_at_site"}]}`},
-		{"local", `"gaps":[{"start":"2025-06-01T11:59:30Z","end":"2025-06-01T12:00:00Z","state":"lost"}]}`},
-	}
-	for _, c := range cases {
-		r := e.do(t, "GET", "/api/v1/cameras/"+c.camera+"/recordings?"+q.Encode(), nil, asOp()).must(t, 200)
-		if body := string(r.body); !strings.HasSuffix(body, c.gaps+"\n") {
-			t.Fatalf("%s: recordings = %s, want gaps %s", c.camera, body, c.gaps)
-		}
 	}
 }
 

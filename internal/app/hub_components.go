@@ -98,8 +98,5 @@ func (r runtime) CameraStatus(id string) api.CameraStatus {
 	return api.CameraStatus{State: state, FPS: s.FPS, Bitrate: s.Bitrate, LastFrame: s.LastFrame, Error: s.Error}
 }
 
-// RecordedAtSite reports whether a site's gateway records the camera.
-func (r runtime) RecordedAtSite(id string) bool { return r.m.Remote(id) }
-
 func (r runtime) CameraChanged(ctx context.Context, c index.Camera) { r.m.CameraChanged(ctx, c) }
 func (r runtime) CameraRemoved(ctx context.Context, id string)      { r.m.CameraRemoved(ctx, id) }

@@ -115,10 +115,6 @@ const (
 	GapPending GapState = "pending"
 )
 
-// ReasonHeldAtSite is the reason of a pending gap: the footage is at a
-// site, not uploaded yet.
-const ReasonHeldAtSite = "held_at_site"
-
 // Gap is an explicit record of footage that is missing, with why.
 type Gap struct {
 	ID     int64

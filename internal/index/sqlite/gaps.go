@@ -43,7 +43,7 @@ func (s *Store) SetPendingGap(ctx context.Context, camera string, start, end tim
 		}
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO gaps (camera, start_us, end_us, state, reason) VALUES (?, ?, ?, ?, ?)`,
-			camera, micros(start), micros(end), string(index.GapPending), index.ReasonHeldAtSite)
+			camera, micros(start), micros(end), string(index.GapPending), "held_at_site")
 		return err
 	})
 	if err != nil {
