@@ -63,7 +63,6 @@ type Importer struct {
 	lastEnd time.Time // end of that fragment
 	layout  *importLayout
 	seg     *importSeg
-	skip    []seqRange // stored beyond last after a write failure
 
 	cmu          sync.Mutex // commit state; never held while taking a segFile's mu
 	committed    uint64     // every seq up to it is durable and committed (or was never sent)
@@ -73,8 +72,6 @@ type Importer struct {
 	failErr      error
 	changed      chan struct{} // closed and replaced on every commit or failure
 }
-
-type seqRange struct{ first, last uint64 }
 
 // importSeg is one hub segment being written by an importer.
 type importSeg struct {
@@ -129,7 +126,7 @@ func (im *Importer) Import(ctx context.Context, f Imported) (stored bool, err er
 	if f.Seq == 0 {
 		return false, badFragment("seq 0")
 	}
-	if f.Seq <= im.last || im.skipped(f.Seq) {
+	if f.Seq <= im.last {
 		return false, nil
 	}
 	layout := im.layout
@@ -229,28 +226,20 @@ func (im *Importer) load(ctx context.Context) error {
 	return nil
 }
 
-func (im *Importer) skipped(seq uint64) bool {
-	for _, r := range im.skip {
-		if seq >= r.first && seq <= r.last {
-			return true
-		}
-	}
-	return false
-}
-
 func (im *Importer) openSeg(l *importLayout, f Imported) error {
 	sf := &segFile{camera: im.camera, key: segment.Key(im.camera, f.Start), start: f.Start, codecs: l.codecs,
 		origin: im.origin, firstSeq: f.Seq, imp: im}
 	s := &importSeg{f: sf, layout: l, start: f.Start, next: map[uint32]int64{}}
 	im.cmu.Lock()
-	if im.failErr != nil {
-		// an earlier segment failed after this Import checked: nothing
-		// past the failure may be committed (see onFail)
-		sf.err = fmt.Errorf("import: an earlier segment failed: %w", im.failErr)
-		sf.failed.Store(true)
-	}
+	failed := im.failErr
 	im.outstanding = append(im.outstanding, s)
 	im.cmu.Unlock()
+	if failed != nil {
+		// an earlier segment failed after this Import checked: nothing
+		// past the failure may be committed (see onFail; a failure after
+		// the unlock finds s in outstanding)
+		sf.failBehind(failed)
+	}
 	if !im.w.submit(im.shard, job{kind: jobOpen, seg: sf, header: l.init}) {
 		im.cmu.Lock()
 		im.outstanding = im.outstanding[:len(im.outstanding)-1]
@@ -413,12 +402,7 @@ func (im *Importer) onFail(sf *segFile, err error) {
 	im.signal()
 	im.cmu.Unlock()
 	for _, l := range later { // segFile.mu after cmu, never inside it (afterCommit's order)
-		l.mu.Lock()
-		if l.err == nil {
-			l.err = fmt.Errorf("import: an earlier segment failed: %w", err)
-			l.failed.Store(true)
-		}
-		l.mu.Unlock()
+		l.failBehind(err)
 	}
 }
 
@@ -458,14 +442,8 @@ func (im *Importer) recoverFailure(ctx context.Context) error {
 	segs := append([]*importSeg(nil), im.outstanding...)
 	im.cmu.Unlock()
 	for _, s := range segs {
-		// Stop writing later segments too: everything after the failure
-		// is re-sent.
-		s.f.mu.Lock()
-		if s.f.err == nil {
-			s.f.err = fmt.Errorf("import: an earlier segment failed: %w", failed)
-			s.f.failed.Store(true)
-		}
-		s.f.mu.Unlock()
+		// onFail stopped the segments behind the failed one before the
+		// writer reached them: only what came before it is committed
 		if err := waitPending(ctx, im, s.f); err != nil {
 			return err
 		}
@@ -473,12 +451,6 @@ func (im *Importer) recoverFailure(ctx context.Context) error {
 	im.cmu.Lock()
 	defer im.cmu.Unlock()
 	im.advance()
-	im.skip = im.skip[:0]
-	for _, s := range im.outstanding {
-		if s.committedFrags > 0 && s.f.firstSeq+uint64(s.committedFrags)-1 > im.committed {
-			im.skip = append(im.skip, seqRange{first: s.f.firstSeq, last: s.f.firstSeq + uint64(s.committedFrags) - 1})
-		}
-	}
 	im.outstanding = nil
 	im.last, im.lastEnd, im.accepted = im.committed, im.committedEnd, im.committed
 	im.failErr = nil

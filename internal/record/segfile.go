@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,5 +95,17 @@ func (s *segFile) afterCommit(sn segSnapshot, ok bool, w *Writer) {
 	}
 	if more {
 		w.markDirty(s)
+	}
+}
+
+// failBehind fails an imported segment queued behind one that failed
+// (cause), unless it failed already: the writer neither creates it nor
+// writes its fragments.
+func (s *segFile) failBehind(cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = fmt.Errorf("import: an earlier segment failed: %w", cause)
+		s.failed.Store(true)
 	}
 }
