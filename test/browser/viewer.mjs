@@ -42,6 +42,7 @@ const note = (msg) => {
   console.error(line);
 };
 const result = { steps: [] };
+const recent = []; // the last media requests, see the page's listeners
 let browser;
 let page;
 let stepNo = 0;
@@ -162,6 +163,21 @@ async function main() {
   page.on('response', (r) => {
     if (r.status() >= 400) note(`HTTP ${r.status()} ${r.request().method()} ${r.url().slice(base.length)}`);
   });
+  // The last media requests (playlists, parts, segments), with when they
+  // were sent and how they ended, for the failure report: a stalled
+  // player shows whether it stopped asking or the hub stopped answering.
+  const sentAt = new Map();
+  const media = (r) => /\.(m3u8|mp4|m4s)(\?|$)/.test(r.url());
+  const record = (r, how) => {
+    if (!media(r)) return;
+    const t0 = sentAt.get(r);
+    recent.push(`${((Date.now() - started) / 1000).toFixed(2)}s ${how} ${r.url().slice(base.length)}` +
+      (t0 ? ` after ${Date.now() - t0} ms` : ''));
+    if (recent.length > 40) recent.shift();
+  };
+  page.on('request', (r) => media(r) && sentAt.set(r, Date.now()));
+  page.on('requestfinished', (r) => record(r, 'done'));
+  page.on('requestfailed', (r) => record(r, `failed (${r.failure() && r.failure().errorText})`));
 
   result.codecs = await step('login page', async () => {
     await page.goto(base + '/');
@@ -365,6 +381,12 @@ function pageState() {
 main().then(() => finish(0), async (err) => {
   note(`FAILED: ${err.stack || err.message}`);
   if (page) note(`page state: ${JSON.stringify(await pageState())}`);
+  for (const line of recent) note(`  request ${line}`);
+  if (page) {
+    const pending = await page.evaluate(() => performance.getEntriesByType('resource')
+      .filter((e) => /\.m3u8/.test(e.name)).slice(-5).map((e) => `${e.name.replace(location.origin, '')} ${Math.round(e.duration)} ms`)).catch(() => []);
+    for (const line of pending) note(`  timing ${line}`);
+  }
   console.log(JSON.stringify({ ...result, ok: false, error: err.message }));
   finish(1);
 });
