@@ -43,6 +43,7 @@ const note = (msg) => {
 };
 const result = { steps: [] };
 const recent = []; // the last media requests, see the page's listeners
+let pendingRequests = () => []; // media requests sent and not finished
 let browser;
 let page;
 let stepNo = 0;
@@ -171,11 +172,45 @@ async function main() {
   const record = (r, how) => {
     if (!media(r)) return;
     const t0 = sentAt.get(r);
+    sentAt.delete(r);
     recent.push(`${((Date.now() - started) / 1000).toFixed(2)}s ${how} ${r.url().slice(base.length)}` +
       (t0 ? ` after ${Date.now() - t0} ms` : ''));
     if (recent.length > 40) recent.shift();
   };
   page.on('request', (r) => media(r) && sentAt.set(r, Date.now()));
+  pendingRequests = () => [...sentAt].map(([r, t0]) => `${r.url().slice(base.length)} for ${Date.now() - t0} ms`);
+  // hls.js's own view (fragments it asked for, buffered, errors), kept
+  // in the page for the failure report: the page's player is not
+  // reachable from here, so the Hls class is wrapped as it is defined.
+  await page.addInitScript(() => {
+    const ring = [];
+    window.__hlsEvents = ring;
+    let Wrapped;
+    Object.defineProperty(window, 'Hls', {
+      configurable: true,
+      get: () => Wrapped,
+      set: (Hls) => {
+        Wrapped = class extends Hls {
+          constructor(cfg) {
+            super(cfg);
+            const t0 = performance.now();
+            const add = (s) => {
+              ring.push(`${((performance.now() - t0) / 1000).toFixed(2)}s ${s}`);
+              if (ring.length > 60) ring.shift();
+            };
+            const frag = (d) => d.frag ? `${d.frag.sn}${d.part ? '.' + d.part.index : ''}` : '?';
+            const E = Hls.Events;
+            this.on(E.LEVEL_UPDATED, (_, d) => add(`level updated: live ${d.details.live}, edge ${d.details.edge && d.details.edge.toFixed(2)}, last sn ${d.details.endSN}, parts ${d.details.partList ? d.details.partList.length : 0}`));
+            this.on(E.FRAG_LOADING, (_, d) => add(`frag loading ${frag(d)}`));
+            this.on(E.FRAG_LOADED, (_, d) => add(`frag loaded ${frag(d)}`));
+            this.on(E.FRAG_BUFFERED, (_, d) => add(`frag buffered ${frag(d)}`));
+            this.on(E.ERROR, (_, d) => add(`error ${d.details}${d.fatal ? ' (fatal)' : ''}${d.reason ? ': ' + d.reason : ''}${d.error ? ': ' + d.error.message : ''}`));
+            this.on(E.DESTROYING, () => add('destroying'));
+          }
+        };
+      },
+    });
+  });
   page.on('requestfinished', (r) => record(r, 'done'));
   page.on('requestfailed', (r) => record(r, `failed (${r.failure() && r.failure().errorText})`));
 
@@ -382,6 +417,11 @@ main().then(() => finish(0), async (err) => {
   note(`FAILED: ${err.stack || err.message}`);
   if (page) note(`page state: ${JSON.stringify(await pageState())}`);
   for (const line of recent) note(`  request ${line}`);
+  for (const line of pendingRequests()) note(`  pending request ${line}`);
+  if (page) {
+    const events = await page.evaluate(() => window.__hlsEvents || []).catch(() => []);
+    for (const line of events) note(`  hls.js ${line}`);
+  }
   if (page) {
     const pending = await page.evaluate(() => performance.getEntriesByType('resource')
       .filter((e) => /\.m3u8/.test(e.name)).slice(-5).map((e) => `${e.name.replace(location.origin, '')} ${Math.round(e.duration)} ms`)).catch(() => []);
