@@ -44,6 +44,7 @@ const note = (msg) => {
 const result = { steps: [] };
 const recent = []; // the last media requests, see the page's listeners
 let pendingRequests = () => []; // media requests sent and not finished
+let recoveries = 0; // the player's live stall recoveries (console lines)
 let browser;
 let page;
 let stepNo = 0;
@@ -159,7 +160,10 @@ async function main() {
     const u = r.url();
     if (!u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:')) foreign.push(u);
   });
-  page.on('console', (m) => note(`console.${m.type()}: ${m.text()}`));
+  page.on('console', (m) => {
+    note(`console.${m.type()}: ${m.text()}`);
+    if (/live: video frozen/.test(m.text())) recoveries++;
+  });
   page.on('pageerror', (e) => note(`page error: ${e.message}`));
   page.on('response', (r) => {
     if (r.status() >= 400) note(`HTTP ${r.status()} ${r.request().method()} ${r.url().slice(base.length)}`);
@@ -193,6 +197,7 @@ async function main() {
         Wrapped = class extends Hls {
           constructor(cfg) {
             super(cfg);
+            window.__hls = this; // the newest player, for the stall step
             const t0 = performance.now();
             const add = (s) => {
               ring.push(`${((performance.now() - t0) / 1000).toFixed(2)}s ${s}`);
@@ -343,6 +348,21 @@ async function main() {
     // (a suite run once saw 1.4 s): at least 2 s of 4 played means no
     // stall over 2 s, the viewer benchmark's criterion.
     return advancing(4000, 2);
+  });
+
+  result.stallRecovery = await step('live recovers from a stalled loader', async () => {
+    // hls.js can stop asking for parts while the hub serves them (see
+    // Player.watchLive); stopping its loader freezes the picture the same
+    // way once the buffer runs out, and the page must resume by itself.
+    const before = recoveries;
+    const t0 = await page.evaluate(() => {
+      window.__hls.stopLoad();
+      return document.getElementById('video').currentTime;
+    });
+    await page.waitForFunction((t) => document.getElementById('video').currentTime > t + 3, t0, { timeout: 15000 });
+    if (recoveries === before) fail('the video went on without the player noticing the stall: the step did not stall it');
+    const play = await advancing(3000, 1.5);
+    return { recoveries: recoveries - before, ...play };
   });
 
   result.catchUp = await step('playback catches up with live', async () => {

@@ -9,6 +9,9 @@ const retryDelay = 4000;
 const playbackWindow = 3600 * 1000;
 // Recorded playback that ends closer than this to now switches to live.
 const catchUp = 10000;
+// Live video frozen this long while playing, with nothing buffered ahead,
+// counts as a stall (see watchLive).
+const stallMs = 1000;
 
 /** Player drives the video element for one camera at a time. */
 export class Player {
@@ -23,6 +26,7 @@ export class Player {
     this.pc = null;
     this.whepResource = null;
     this.timer = null;
+    this.watchTimer = null; // live stall watchdog
     this.table = null; // playback: media time <-> wall time
     this.camera = null;
     this.mode = '';
@@ -87,6 +91,8 @@ export class Player {
     this.session++;
     clearTimeout(this.timer);
     this.timer = null;
+    clearTimeout(this.watchTimer);
+    this.watchTimer = null;
     if (this.hls) {
       this.hls.destroy();
       this.hls = null;
@@ -134,6 +140,53 @@ export class Player {
       backBufferLength: 30,
       liveDurationInfinity: true,
     }, retry, () => 0);
+    if (this.hls) this.watchLive(session, id);
+  }
+
+  /**
+   * watchLive recovers live playback that froze while the hub kept
+   * serving: after a part arrives between two playlist updates, hls.js's
+   * LL-HLS loader can stop asking for parts and wait for the whole
+   * segment (or longer), so the picture freezes with an empty buffer. When
+   * the video has not advanced for stallMs while playing, with nothing
+   * buffered ahead, loading restarts at the playhead; if it is still
+   * frozen after that, playback jumps to the live edge, and then the
+   * player starts over.
+   */
+  watchLive(session, id) {
+    const v = this.el.video;
+    const tickMs = 250;
+    let prev = -1;
+    let frozen = 0;
+    let tries = 0;
+    const tick = () => {
+      if (session !== this.session || !this.hls) return;
+      const t = v.currentTime;
+      const b = v.buffered;
+      const ahead = b.length ? b.end(b.length - 1) - t : 0;
+      if (!v.paused && t > 0 && t === prev && ahead < 0.3) {
+        frozen += tickMs;
+      } else if (t !== prev) {
+        frozen = 0;
+        tries = 0;
+      }
+      prev = t;
+      if (frozen >= stallMs) {
+        frozen = 0;
+        tries++;
+        console.info(`live: video frozen at ${t.toFixed(2)} s with ${ahead.toFixed(2)} s buffered, recovery ${tries}`);
+        if (tries === 1) {
+          this.hls.startLoad(t);
+        } else if (tries === 2 && this.hls.liveSyncPosition > t) {
+          v.currentTime = this.hls.liveSyncPosition;
+        } else {
+          this.live(id);
+          return;
+        }
+      }
+      this.watchTimer = setTimeout(tick, tickMs);
+    };
+    this.watchTimer = setTimeout(tick, tickMs);
   }
 
   /** webrtc plays camera id live over WebRTC (WHEP). */
