@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -65,5 +67,38 @@ func TestWriteErrorCodes(t *testing.T) {
 		if got := codeFor(status); got != code {
 			t.Errorf("codeFor(%d) = %s, want %s", status, got, code)
 		}
+	}
+}
+
+// TestClientGoneLoggedAs499: a request whose client left before the answer
+// is logged and counted as 499, not as the error its handler then wrote
+// into a closed connection (a cancelled blocking playlist reload once
+// showed in the log as "503 camera is not streaming").
+func TestClientGoneLoggedAs499(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := Route{Method: "GET", Path: "/api/v1/cameras/{id}/live.m3u8", Perm: auth.PermLive, Camera: true,
+		Handler: func(w http.ResponseWriter, r *http.Request, _ Request) {
+			if r.URL.Query().Get("leave") != "" {
+				cancel() // the client leaves while the handler waits
+				<-r.Context().Done()
+			}
+			WriteError(w, http.StatusServiceUnavailable, "camera is not streaming")
+		}}
+	e := newEnv(t, func(d *Deps) { d.Routes = []Route{wait} })
+	e.addCamera(t, "n1", "north", "")
+
+	e.do(t, "GET", "/api/v1/cameras/n1/live.m3u8", nil, asView()).must(t, 503)
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/cameras/n1/live.m3u8?leave=1", nil)
+	asView()(req)
+	e.api.Handler().ServeHTTP(httptest.NewRecorder(), req)
+
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"status":503`) || !strings.Contains(logs, `"status":499`) {
+		t.Fatalf("want one request logged 503 and the abandoned one 499:\n%s", logs)
+	}
+	m := e.do(t, "GET", "/metrics", nil, asRoot()).must(t, 200)
+	if !strings.Contains(string(m.body), `code="499"`) {
+		t.Fatalf("499 not counted in metrics")
 	}
 }

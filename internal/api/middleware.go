@@ -28,11 +28,22 @@ func (a *API) middleware(next http.Handler) http.Handler {
 					writeJSON(rw, http.StatusInternalServerError, errorBody{Error: "internal error", Code: codeInternal})
 				}
 			}
-			a.observe(r, rw.status(), a.now().Sub(start), li.user)
+			status := rw.status()
+			if r.Context().Err() != nil {
+				// The client went away before the answer (a player
+				// cancelling a blocking playlist reload, a closed tab):
+				// what the handler wrote went nowhere.
+				status = statusClientGone
+			}
+			a.observe(r, status, a.now().Sub(start), li.user)
 		}()
 		next.ServeHTTP(rw, r)
 	})
 }
+
+// statusClientGone is logged and counted for a request whose client
+// closed the connection before the answer (nginx's 499).
+const statusClientGone = 499
 
 // observe logs and counts a finished request. Only the path is logged:
 // query strings are left out.
