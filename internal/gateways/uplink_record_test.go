@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/record"
 	"github.com/vigil-video/vigil/internal/record/recordtest"
+	"github.com/vigil-video/vigil/internal/segment"
 	"github.com/vigil-video/vigil/internal/testutil"
 	"github.com/vigil-video/vigil/internal/uplink"
 )
@@ -50,14 +51,16 @@ func recordedFragments(t *testing.T, fx *recordtest.Fixture) []uplink.Fragment {
 		if err != nil {
 			t.Fatal(err)
 		}
-		init := data[:s.InitSize]
+		// A gateway's fragments are one moof+mdat each: without the
+		// padding the hub's recorder adds.
+		init := segment.TrimPadding(data[:s.InitSize])
 		for i, f := range s.Fragments {
 			end, endT := s.Bytes, s.End
 			if i+1 < len(s.Fragments) {
 				end, endT = s.Fragments[i+1].Offset, s.Start.Add(s.Fragments[i+1].Start)
 			}
 			start := s.Start.Add(f.Start)
-			out = append(out, uplink.Fragment{Seq: uint64(len(out) + 1), Init: init, Data: data[f.Offset:end],
+			out = append(out, uplink.Fragment{Seq: uint64(len(out) + 1), Init: init, Data: segment.TrimPadding(data[f.Offset:end]),
 				Start: start, Duration: endT.Sub(start), Key: f.Key})
 		}
 	}

@@ -157,10 +157,23 @@ func TestFragmenterMatchesRecorder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(b[:s.InitSize], frags[0].Init) {
+		if !bytes.Equal(segment.TrimPadding(b[:s.InitSize]), frags[0].Init) {
 			t.Errorf("segment %s: init differs from the fragments' Init", s.Path)
 		}
-		stored = append(stored, b[s.InitSize:]...)
+		// The recorder pads every fragment to segment.Align.
+		if int64(len(b))%segment.Align != 0 || s.InitSize%segment.Align != 0 {
+			t.Errorf("segment %s: %d bytes, init %d: not padded to %d", s.Path, len(b), s.InitSize, segment.Align)
+		}
+		for k, f := range s.Fragments {
+			if f.Offset%segment.Align != 0 {
+				t.Errorf("segment %s: fragment %d at %d, not aligned", s.Path, k, f.Offset)
+			}
+			end := int64(len(b))
+			if k+1 < len(s.Fragments) {
+				end = s.Fragments[k+1].Offset
+			}
+			stored = append(stored, segment.TrimPadding(b[f.Offset:end])...)
+		}
 	}
 	for _, f := range frags {
 		cut = append(cut, f.Data...)

@@ -4,7 +4,9 @@
 // goroutine: it cuts fragments (about 1 s) and segments (about 1 min) on the
 // access units it is handed, builds each fragment's moof header directly,
 // and hands whole fragments, by reference, to the hub-wide Writer. The
-// Writer's workers write them with one writev each; its syncer makes all
+// Writer's workers write each, padded with a free box to segment.Align, in
+// one call (blob/fs writes such aligned data past the page cache, with
+// O_DIRECT); its syncer makes all
 // files durable with one group commit per interval and then records the
 // durable progress in the index in one transaction. A slow disk therefore
 // never stalls a camera's socket: when a camera's queued bytes exceed their
@@ -30,6 +32,7 @@ import (
 
 	"github.com/vigil-video/vigil/internal/blob"
 	"github.com/vigil-video/vigil/internal/index"
+	"github.com/vigil-video/vigil/internal/segment"
 )
 
 // Index is what recording needs from the recordings index.
@@ -292,8 +295,9 @@ func (w *Writer) open(j *job) {
 	}
 	ctx := context.Background()
 	bw, err := w.store.Create(ctx, seg.key)
+	var initSize int64
 	if err == nil {
-		_, err = bw.Write(j.header)
+		initSize, err = writeBufs(bw, j.header, nil, segment.Padding(int64(len(j.header))))
 		if err != nil {
 			bw.Close()
 		}
@@ -303,8 +307,8 @@ func (w *Writer) open(j *job) {
 		return
 	}
 	id, err := w.idx.AddSegment(ctx, index.Segment{
-		Camera: seg.camera, Start: seg.start, End: seg.start, Bytes: int64(len(j.header)),
-		Path: seg.key, State: index.SegmentOpen, InitSize: int64(len(j.header)), Codecs: seg.codecs,
+		Camera: seg.camera, Start: seg.start, End: seg.start, Bytes: initSize,
+		Path: seg.key, State: index.SegmentOpen, InitSize: initSize, Codecs: seg.codecs,
 		Origin: seg.origin, FirstSeq: seg.firstSeq,
 	})
 	if err != nil {
@@ -313,7 +317,7 @@ func (w *Writer) open(j *job) {
 		return
 	}
 	seg.mu.Lock()
-	seg.w, seg.id, seg.written, seg.end = bw, id, int64(len(j.header)), seg.start
+	seg.w, seg.id, seg.written, seg.end = bw, id, initSize, seg.start
 	seg.mu.Unlock()
 	w.stats.Segments.Add(1)
 }
@@ -343,7 +347,11 @@ func (w *Writer) writeFragment(j *job) {
 	if bad {
 		return
 	}
-	n, err := writeBufs(bw, j.header, j.payload)
+	size := int64(len(j.header))
+	for _, p := range j.payload {
+		size += int64(len(p))
+	}
+	n, err := writeBufs(bw, j.header, j.payload, segment.Padding(size))
 	if err != nil {
 		// The index stops at the last complete fragment; start-up
 		// recovery cuts the torn one off the file.
@@ -365,15 +373,18 @@ func (w *Writer) writeFragment(j *job) {
 	w.stats.Fragments.Add(1)
 }
 
-func writeBufs(bw blob.Writer, header []byte, payload [][]byte) (int64, error) {
+// writeBufs writes header, payload and pad (the free box padding them to
+// segment.Align, so stores can write past the page cache) in one call.
+func writeBufs(bw blob.Writer, header []byte, payload, pad [][]byte) (int64, error) {
+	bufs := make([][]byte, 0, len(payload)+len(pad)+1)
+	bufs = append(bufs, header)
+	bufs = append(bufs, payload...)
+	bufs = append(bufs, pad...)
 	if vw, ok := bw.(blob.VecWriter); ok {
-		bufs := make([][]byte, 0, len(payload)+1)
-		bufs = append(bufs, header)
-		bufs = append(bufs, payload...)
 		return vw.WriteVec(bufs)
 	}
 	var total int64
-	for _, b := range append([][]byte{header}, payload...) {
+	for _, b := range bufs {
 		n, err := bw.Write(b)
 		total += int64(n)
 		if err != nil {

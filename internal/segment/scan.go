@@ -24,7 +24,7 @@ type TrackInfo struct {
 // FragmentInfo locates one complete fragment.
 type FragmentInfo struct {
 	Offset int64 // of the moof box
-	Size   int64 // moof + mdat
+	Size   int64 // moof + mdat + the padding after them (free boxes)
 	// BaseTime and Duration of the reference track (first video track, else
 	// first track), in its timescale.
 	BaseTime uint64
@@ -155,7 +155,19 @@ func scanInit(r io.ReaderAt, size int64, res *ScanResult) (int64, error) {
 	if err := parseMoov(moov, res); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrNotSegment, err)
 	}
-	return off + h.size, nil
+	return skipPadding(r, off+h.size, size), nil
+}
+
+// skipPadding returns the offset past the complete free/skip boxes at off
+// (the recorder pads the init block and every fragment to segment.Align).
+func skipPadding(r io.ReaderAt, off, size int64) int64 {
+	for {
+		h, err := readBoxHeader(r, off, size)
+		if err != nil || !isPadding(h.typ) {
+			return off
+		}
+		off += h.size
+	}
 }
 
 // children iterates over the boxes packed in buf.
@@ -280,7 +292,9 @@ func scanFragment(r io.ReaderAt, off, size int64, res *ScanResult) (FragmentInfo
 	if mh.typ != "mdat" {
 		return FragmentInfo{}, fmt.Errorf("box %q at %d: expected mdat", mh.typ, off+h.size)
 	}
-	frag := FragmentInfo{Offset: off, Size: h.size + mh.size}
+	// The fragment's size includes the padding after it.
+	end := skipPadding(r, off+h.size+mh.size, size)
+	frag := FragmentInfo{Offset: off, Size: end - off}
 	if err := parseMoof(moof, res.Tracks[res.RefTrack].ID, &frag, mh.size-mh.hdrSize); err != nil {
 		return FragmentInfo{}, fmt.Errorf("moof at %d: %w", off, err)
 	}

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -26,11 +27,29 @@ func testTracks() []media.Track {
 // and 10 audio frames each.
 func buildFile(t testing.TB, n int) []byte {
 	t.Helper()
+	file, _ := buildPadded(t, n, false)
+	return file
+}
+
+// buildPadded builds a segment file of n fragments, padded as the recorder
+// writes them when pad is set, and returns where each fragment's moof+mdat
+// ends.
+func buildPadded(t testing.TB, n int, pad bool) ([]byte, []int64) {
+	t.Helper()
 	init, err := Init(testTracks())
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := append([]byte(nil), init...)
+	padTo := func() {
+		if pad {
+			for _, b := range Padding(int64(len(buf))) {
+				buf = append(buf, b...)
+			}
+		}
+	}
+	padTo()
+	var ends []int64
 	for f := 0; f < n; f++ {
 		var vs, as []Sample
 		var payload []byte
@@ -47,8 +66,73 @@ func buildFile(t testing.TB, n int) []byte {
 		buf = AppendFragmentHeader(buf, uint32(f+1), runs)
 		payload = bytes.Repeat([]byte{0xAB}, 25*10+10*5)
 		buf = append(buf, payload...)
+		ends = append(ends, int64(len(buf)))
+		padTo()
 	}
-	return buf
+	return buf, ends
+}
+
+func TestPadding(t *testing.T) {
+	for _, n := range []int64{0, 1, 100, Align - 8, Align - 7, Align - 1, Align, Align + 1, 10*Align + 4000} {
+		var total int64
+		bufs := Padding(n)
+		for _, b := range bufs {
+			total += int64(len(b))
+		}
+		if (n+total)%Align != 0 {
+			t.Errorf("n=%d: padding of %d leaves %d unaligned", n, total, (n+total)%Align)
+		}
+		if n%Align == 0 {
+			if bufs != nil {
+				t.Errorf("n=%d: aligned, padded with %d", n, total)
+			}
+			continue
+		}
+		box := bytes.Join(bufs, nil)
+		if total < 8 || total >= Align+8 || string(box[4:8]) != "free" || int64(binary.BigEndian.Uint32(box)) != total {
+			t.Errorf("n=%d: padding box %q of %d bytes", n, box[:min(8, len(box))], total)
+		}
+	}
+}
+
+// Padded files (as the recorder writes them) scan to the same fragments,
+// each with its padding, and a cut anywhere keeps every fragment whose
+// moof and mdat are whole, even if its padding is not.
+func TestScanPadded(t *testing.T) {
+	plain := buildFile(t, 3)
+	ref, _ := Scan(bytes.NewReader(plain), int64(len(plain)))
+	file, ends := buildPadded(t, 3, true)
+	res, err := Scan(bytes.NewReader(file), int64(len(file)))
+	if err != nil || res.Tail != nil || res.ValidSize != int64(len(file)) || len(res.Fragments) != 3 {
+		t.Fatalf("padded scan: %+v, %v", res, err)
+	}
+	if res.InitSize%Align != 0 || !bytes.Equal(TrimPadding(file[:res.InitSize]), plain[:ref.InitSize]) {
+		t.Fatalf("init %d bytes", res.InitSize)
+	}
+	for i, f := range res.Fragments {
+		r := ref.Fragments[i]
+		if f.Offset%Align != 0 || (f.Offset+f.Size)%Align != 0 || f.BaseTime != r.BaseTime || f.Duration != r.Duration || f.Samples != r.Samples {
+			t.Fatalf("fragment %d: %+v, unpadded %+v", i, f, r)
+		}
+		if got := TrimPadding(file[f.Offset : f.Offset+f.Size]); !bytes.Equal(got, plain[r.Offset:r.Offset+r.Size]) {
+			t.Fatalf("fragment %d: trimmed %d bytes, want %d", i, len(got), r.Size)
+		}
+	}
+	for cut := res.InitSize; cut < int64(len(file)); cut += 7 {
+		got, err := Scan(bytes.NewReader(file[:cut]), cut)
+		if err != nil {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		want := 0
+		for _, e := range ends {
+			if e <= cut {
+				want++
+			}
+		}
+		if len(got.Fragments) != want || got.ValidSize > cut {
+			t.Fatalf("cut %d: %d fragments (valid %d), want %d", cut, len(got.Fragments), got.ValidSize, want)
+		}
+	}
 }
 
 func TestScanRoundTrip(t *testing.T) {

@@ -270,10 +270,12 @@ func hubFragments(t *testing.T, data, camera string, n int) ([]hubFragment, []by
 			if len(res.Fragments) < n {
 				continue
 			}
-			init = b[:res.InitSize]
+			// as a gateway sends them: one moof+mdat each, without the
+			// padding the hub's recorder adds
+			init = segment.TrimPadding(b[:res.InitSize])
 			frags = frags[:0]
 			for _, fi := range res.Fragments[:n] {
-				frags = append(frags, hubFragment{data: b[fi.Offset : fi.Offset+fi.Size],
+				frags = append(frags, hubFragment{data: segment.TrimPadding(b[fi.Offset : fi.Offset+fi.Size]),
 					dur: segment.Ticks(fi.Duration, res.Timescale()), key: fi.Key, frames: fi.Samples})
 			}
 			return true, ""

@@ -54,7 +54,8 @@ func (f file) Size() int64 {
 }
 
 // Create implements blob.Store. Parent directories are created and synced
-// so the new file's name is durable.
+// so the new file's name is durable. The blob is written with O_DIRECT
+// where possible (see direct.go).
 func (s *Store) Create(_ context.Context, key string) (blob.Writer, error) {
 	p, err := s.Path(key)
 	if err != nil {
@@ -64,7 +65,7 @@ func (s *Store) Create(_ context.Context, key string) (blob.Writer, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create blob dir: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	f, direct, err := openDirect(p)
 	if err != nil {
 		return nil, fmt.Errorf("create blob: %w", err)
 	}
@@ -72,7 +73,7 @@ func (s *Store) Create(_ context.Context, key string) (blob.Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	return file{f}, nil
+	return &writer{file: file{f}, direct: direct}, nil
 }
 
 func syncDir(dir string) error {
