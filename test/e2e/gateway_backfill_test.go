@@ -193,6 +193,22 @@ func pendingSince(t *testing.T, h *hubProc, camera string, from, to time.Time) {
 	})
 }
 
+// upToDate waits (20 s at most) until the hub holds camera's footage up to
+// within age of now.
+func upToDate(t *testing.T, h *hubProc, camera string, age time.Duration) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "the hub has camera "+camera+"'s footage up to now", func() (bool, string) {
+		now := time.Now()
+		tl := h.recordings(camera, now.Add(-time.Minute), now)
+		for _, sp := range tl.Spans {
+			if sp.End.After(now.Add(-age)) {
+				return true, ""
+			}
+		}
+		return false, fmtGaps(tl)
+	})
+}
+
 // sampleUplinks samples each site's uplink (bytes up through its HTTPS
 // proxy) every 250 ms until the returned function is first called (or the
 // test ends); that function stops the sampling and gives a site's highest
