@@ -347,11 +347,7 @@ func (w *Writer) writeFragment(j *job) {
 	if bad {
 		return
 	}
-	size := int64(len(j.header))
-	for _, p := range j.payload {
-		size += int64(len(p))
-	}
-	n, err := writeBufs(bw, j.header, j.payload, segment.Padding(size))
+	n, err := writeBufs(bw, j.header, j.payload, segment.Padding(j.bytes)) // bytes: header + payload
 	if err != nil {
 		// The index stops at the last complete fragment; start-up
 		// recovery cuts the torn one off the file.
