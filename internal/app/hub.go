@@ -105,7 +105,7 @@ func (h *hub) open(ctx context.Context, stdout io.Writer) (err error) {
 		return err
 	}
 	log.Info("recordings reconciled", "repaired", rep.Repaired, "reindexed", rep.Reindexed, "missing", rep.Missing,
-		"quarantined", rep.Quarantined, "truncated_bytes", rep.TruncatedBytes)
+		"quarantined", rep.Quarantined, "empty_removed", rep.Empty, "truncated_bytes", rep.TruncatedBytes)
 	if err = seedInventory(ctx, h.idx, cfg); err != nil {
 		return err
 	}

@@ -136,6 +136,12 @@ type Event struct {
 	Data   string    // JSON object with details ("{}" when none)
 }
 
+// EventEnd ends an ongoing event.
+type EventEnd struct {
+	ID  int64
+	End time.Time
+}
+
 // EventFilter selects events. Zero fields do not filter.
 type EventFilter struct {
 	Camera string
@@ -191,6 +197,12 @@ type Segments interface {
 	// has the same Path: two rows must never own one blob. A segment with
 	// an Origin must have a FirstSeq >= 1 (ErrInvalid).
 	AddSegment(ctx context.Context, s Segment) (int64, error)
+	// AddSegments inserts segs, with the same rules as AddSegment, in one
+	// transaction, durable when it returns, and returns their ids in
+	// order. On any error (ErrInvalid, or ErrConflict naming the path)
+	// nothing is inserted. Recorders batch the segments they opened since
+	// the last group commit into one call.
+	AddSegments(ctx context.Context, segs []Segment) ([]int64, error)
 	// CommitSegments applies updates atomically (one transaction), durable
 	// when it returns. Every update must name an existing SegmentOpen row:
 	// otherwise it returns ErrNotFound (unknown id) or ErrConflict (row no
@@ -253,6 +265,13 @@ type Events interface {
 	AddEvent(ctx context.Context, e Event) (int64, error)
 	// EndEvent sets the end time of an ongoing event (ErrNotFound).
 	EndEvent(ctx context.Context, id int64, end time.Time) error
+	// WriteEvents ends events and adds events, as EndEvent and AddEvent
+	// would, in one transaction, durable when it returns, and returns the
+	// added events' ids in order. Ends naming no event are ignored (the
+	// event may have expired). On any error nothing is written. Producers
+	// of bursts (every camera of a site going offline at once) batch into
+	// one call.
+	WriteEvents(ctx context.Context, ends []EventEnd, adds []Event) ([]int64, error)
 	// ListEvents returns a page newest first, by Start and then id.
 	// From and To select Start in [From, To). A malformed Cursor is
 	// ErrInvalid. Paging is stable while new events arrive.

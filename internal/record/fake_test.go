@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -15,6 +16,8 @@ type memIndex struct {
 	segs map[int64]*index.Segment
 	gaps []index.Gap
 	next int64
+
+	adds, batches int // AddSegment and AddSegments calls
 }
 
 func newMemIndex() *memIndex { return &memIndex{segs: map[int64]*index.Segment{}} }
@@ -22,10 +25,42 @@ func newMemIndex() *memIndex { return &memIndex{segs: map[int64]*index.Segment{}
 func (m *memIndex) AddSegment(_ context.Context, s index.Segment) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.adds++
+	return m.add(s)
+}
+
+// add inserts s, refusing a path in use like the real backends.
+func (m *memIndex) add(s index.Segment) (int64, error) {
+	for _, have := range m.segs {
+		if have.Path == s.Path {
+			return 0, fmt.Errorf("segment path %s: %w", s.Path, index.ErrConflict)
+		}
+	}
+	if s.State == 0 {
+		s.State = index.SegmentOpen
+	}
 	m.next++
 	s.ID = m.next
 	m.segs[s.ID] = &s
 	return s.ID, nil
+}
+
+func (m *memIndex) AddSegments(_ context.Context, segs []index.Segment) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.batches++
+	var ids []int64
+	for _, s := range segs {
+		id, err := m.add(s)
+		if err != nil {
+			for _, id := range ids {
+				delete(m.segs, id)
+			}
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 func (m *memIndex) CommitSegments(_ context.Context, ups []index.SegmentUpdate) error {

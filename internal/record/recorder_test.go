@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -231,5 +232,132 @@ func TestWriterTotalQueueBound(t *testing.T) {
 	r.stop()
 	if r.rec.Stats().DroppedFrames.Load() == 0 || r.w.Stats().DroppedFrames.Load() == 0 {
 		t.Fatal("frames past the total bound not counted as dropped")
+	}
+}
+
+// TestWriterIndexesNewSegmentsInOneBatch: segments opened together (many
+// cameras connecting or cutting at once) get their index rows in one
+// AddSegments call at the group commit, not one transaction each on the
+// workers' path.
+func TestWriterIndexesNewSegmentsInOneBatch(t *testing.T) {
+	r := newRig(t, Config{SyncInterval: time.Hour}) // commits only when stopped
+	recs := []*Recorder{r.rec}
+	for i := 2; i <= 20; i++ {
+		recs = append(recs, r.w.NewRecorder(fmt.Sprintf("cam%d", i), slog.New(slog.DiscardHandler)))
+	}
+	for _, rec := range recs {
+		rec.Begin(tracks())
+		for i := range 60 {
+			dts := int64(i) * 3600
+			rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
+				Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
+		}
+		rec.End()
+	}
+	r.stop()
+	r.idx.mu.Lock()
+	adds, batches := r.idx.adds, r.idx.batches
+	r.idx.mu.Unlock()
+	if adds != 0 || batches != 1 {
+		t.Fatalf("%d AddSegment and %d AddSegments calls, want 0 and 1", adds, batches)
+	}
+	segs := r.idx.sorted()
+	if len(segs) != len(recs) {
+		t.Fatalf("%d segments indexed, want %d", len(segs), len(recs))
+	}
+	for _, s := range segs {
+		res := scanFile(t, r.store, s.Path)
+		if s.State != index.SegmentClosed || s.Bytes != res.ValidSize || s.InitSize != res.InitSize ||
+			len(s.Fragments) != len(res.Fragments) || len(s.Fragments) < 2 {
+			t.Errorf("%s: state %v, %d bytes, %d fragments; file %d bytes, %d fragments", s.Path, s.State, s.Bytes,
+				len(s.Fragments), res.ValidSize, len(res.Fragments))
+		}
+	}
+}
+
+// TestWriterSegmentRefusedByIndex: a segment whose row the index refuses
+// (its path is taken) fails alone; the other cameras' segments are indexed.
+func TestWriterSegmentRefusedByIndex(t *testing.T) {
+	r := newRig(t, Config{SyncInterval: time.Hour})
+	taken := index.Segment{Camera: "cam1", Start: t0, End: t0, Path: segment.Key("cam1", t0), State: index.SegmentClosed}
+	if _, err := r.idx.AddSegment(context.Background(), taken); err != nil {
+		t.Fatal(err)
+	}
+	other := r.w.NewRecorder("cam2", slog.New(slog.DiscardHandler))
+	for _, rec := range []*Recorder{r.rec, other} {
+		rec.Begin(tracks())
+		for i := range 30 {
+			dts := int64(i) * 3600
+			rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
+				Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
+		}
+		rec.End()
+	}
+	r.stop()
+	if r.w.Stats().WriteErrors.Load() == 0 {
+		t.Error("the refused segment was not counted as a failure")
+	}
+	segs := r.idx.sorted()
+	if len(segs) != 2 {
+		t.Fatalf("%d segments, want the taken row and cam2's", len(segs))
+	}
+	for _, s := range segs {
+		switch s.Camera {
+		case "cam1":
+			if s.State != index.SegmentClosed || len(s.Fragments) != 0 {
+				t.Errorf("the taken row changed: %+v", s)
+			}
+		case "cam2":
+			if len(s.Fragments) == 0 || s.State != index.SegmentClosed {
+				t.Errorf("cam2 not recorded: %+v", s)
+			}
+		}
+	}
+}
+
+// TestRecoverRemovesEmptySegments: a file holding only an init block (a
+// stop right after a segment opened, with or without its index row) holds
+// no footage: recovery removes it instead of quarantining it.
+func TestRecoverRemovesEmptySegments(t *testing.T) {
+	r := newRig(t, Config{SyncInterval: 10 * time.Millisecond})
+	r.rec.Begin(tracks())
+	r.rec.Write(&media.AccessUnit{Track: 0, DTS: 0, PTS: 0, Wall: t0, Key: true, NALUs: [][]byte{{0x65, 1}}})
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.idx.sorted()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	segs := r.idx.sorted()
+	if len(segs) != 1 || len(segs[0].Fragments) != 0 || segs[0].State != index.SegmentOpen {
+		t.Fatalf("segments %+v, want one open without fragments", segs)
+	}
+	// the same init block under another camera, never indexed
+	p, _ := r.store.Path(segs[0].Path)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := segment.Key("cam2", t0)
+	op, _ := r.store.Path(orphan)
+	os.MkdirAll(filepath.Dir(op), 0o755)
+	if err := os.WriteFile(op, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Recover(context.Background(), r.idx, r.store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Empty != 2 || rep.Quarantined != 0 || rep.Reindexed != 0 || rep.Repaired != 0 {
+		t.Fatalf("report %+v, want 2 empty files removed", rep)
+	}
+	if segs := r.idx.sorted(); len(segs) != 0 {
+		t.Errorf("rows left: %+v", segs)
+	}
+	for _, p := range []string{p, op} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s not removed: %v", p, err)
+		}
+	}
+	if len(r.idx.gaps) != 0 {
+		t.Errorf("gaps recorded for files without footage: %+v", r.idx.gaps)
 	}
 }

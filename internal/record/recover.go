@@ -31,6 +31,7 @@ type RecoverStore interface {
 	Open(ctx context.Context, key string) (blob.ReadAtCloser, error)
 	Truncate(ctx context.Context, key string, size int64) error
 	List(ctx context.Context, fn func(key string, size int64) error) error
+	Delete(ctx context.Context, key string) error
 }
 
 // Quarantiner moves a blob aside (blob/fs implements it).
@@ -45,6 +46,7 @@ type RecoverReport struct {
 	Reindexed      int   // files on disk that the index did not know, now indexed
 	Missing        int   // index rows whose file was gone, removed (recorded as gaps)
 	Quarantined    int   // unreadable files moved to quarantine/
+	Empty          int   // files holding an init block and no fragment (no footage), removed
 }
 
 // Recover reconciles the index with the files at start-up, before any
@@ -164,7 +166,17 @@ func (rc *recovery) repair(ctx context.Context, s index.Segment, sizes map[strin
 		return rc.dropMissing(ctx, s)
 	}
 	res, err := rc.scan(ctx, s.Path, size)
-	if errors.Is(err, segment.ErrNotSegment) || (err == nil && len(res.Fragments) == 0) {
+	if err == nil && len(res.Fragments) == 0 {
+		// opened just before the stop: no footage was lost
+		if err := rc.removeEmpty(ctx, s.Path); err != nil {
+			return err
+		}
+		if err := rc.idx.DeleteSegments(ctx, []int64{s.ID}); err != nil {
+			return fmt.Errorf("delete segment row: %w", err)
+		}
+		return nil
+	}
+	if errors.Is(err, segment.ErrNotSegment) {
 		if qerr := rc.quarantine(ctx, s.Path, err); qerr != nil {
 			return qerr
 		}
@@ -230,7 +242,11 @@ func (rc *recovery) reindex(ctx context.Context, key string, size int64) error {
 		return rc.quarantine(ctx, key, err)
 	}
 	res, err := rc.scan(ctx, key, size)
-	if err != nil || len(res.Fragments) == 0 {
+	if err == nil && len(res.Fragments) == 0 {
+		// created just before the stop, before its first group commit
+		return rc.removeEmpty(ctx, key)
+	}
+	if err != nil {
 		return rc.quarantine(ctx, key, err)
 	}
 	if err := rc.cut(ctx, key, size, res); err != nil {
@@ -248,6 +264,17 @@ func (rc *recovery) reindex(ctx context.Context, key string, size int64) error {
 	}
 	rc.rep.Reindexed++
 	rc.log.Info("indexed segment found on disk", "segment", key, "fragments", len(s.Fragments))
+	return nil
+}
+
+// removeEmpty deletes a segment file that holds no footage: a complete
+// init block and no complete fragment.
+func (rc *recovery) removeEmpty(ctx context.Context, key string) error {
+	if err := rc.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("remove empty segment %s: %w", key, err)
+	}
+	rc.rep.Empty++
+	rc.log.Info("removed a segment file that holds no footage", "segment", key)
 	return nil
 }
 

@@ -38,6 +38,7 @@ import (
 // Index is what recording needs from the recordings index.
 type Index interface {
 	AddSegment(ctx context.Context, s index.Segment) (int64, error)
+	AddSegments(ctx context.Context, segs []index.Segment) ([]int64, error)
 	CommitSegments(ctx context.Context, ups []index.SegmentUpdate) error
 	AddGap(ctx context.Context, g index.Gap) (int64, error)
 }
@@ -285,6 +286,13 @@ func (w *Writer) do(j *job) {
 	}
 }
 
+// open creates a segment's file and writes its init block. A segment the
+// hub records gets its index row at the next group commit, together with
+// every other segment opened since the last (one transaction for all: when
+// many cameras cut or connect at once, the shard workers never wait on the
+// index); start-up recovery indexes a file that a crash left without a row.
+// An imported segment is indexed here, before its first fragment, since an
+// upload's deduplication looks its sequence numbers up in the index.
 func (w *Writer) open(j *job) {
 	seg := j.seg
 	seg.mu.Lock()
@@ -306,20 +314,22 @@ func (w *Writer) open(j *job) {
 		w.fail(seg, fmt.Errorf("create segment %s: %w", seg.key, err))
 		return
 	}
-	id, err := w.idx.AddSegment(ctx, index.Segment{
-		Camera: seg.camera, Start: seg.start, End: seg.start, Bytes: initSize,
-		Path: seg.key, State: index.SegmentOpen, InitSize: initSize, Codecs: seg.codecs,
-		Origin: seg.origin, FirstSeq: seg.firstSeq,
-	})
-	if err != nil {
-		bw.Close()
-		w.fail(seg, fmt.Errorf("index segment %s: %w", seg.key, err))
-		return
+	var id int64
+	if seg.origin != "" {
+		id, err = w.idx.AddSegment(ctx, seg.row(initSize, seg.start, initSize, nil, false))
+		if err != nil {
+			bw.Close()
+			w.fail(seg, fmt.Errorf("index segment %s: %w", seg.key, err))
+			return
+		}
 	}
 	seg.mu.Lock()
-	seg.w, seg.id, seg.written, seg.end = bw, id, initSize, seg.start
+	seg.w, seg.id, seg.initSize, seg.written, seg.end = bw, id, initSize, initSize, seg.start
 	seg.mu.Unlock()
 	w.stats.Segments.Add(1)
+	if id == 0 {
+		w.markDirty(seg)
+	}
 }
 
 func (w *Writer) fail(seg *segFile, err error) {
@@ -431,9 +441,10 @@ func (w *Writer) syncAndCommit() {
 		snaps = append(snaps, s.snapshot())
 	}
 	w.syncFiles(snaps)
+	added := w.addNew(segs, snaps)
 	ups := make([]index.SegmentUpdate, 0, len(snaps))
 	for _, sn := range snaps {
-		if sn.id != 0 && !sn.syncFailed {
+		if sn.id != 0 && !sn.syncFailed && !added[sn.id] {
 			ups = append(ups, index.SegmentUpdate{ID: sn.id, End: sn.end, Bytes: sn.written, Fragments: sn.frags, Close: sn.closing})
 		}
 	}
@@ -443,10 +454,67 @@ func (w *Writer) syncAndCommit() {
 		w.log.Error("commit segments to index; will retry", "segments", len(ups), "err", err)
 	}
 	for i, s := range segs {
-		s.afterCommit(snaps[i], err == nil && !snaps[i].syncFailed, w)
+		sn := snaps[i]
+		ok := sn.id != 0 && !sn.syncFailed && (err == nil || added[sn.id])
+		s.afterCommit(sn, ok, w)
 	}
 	w.stats.Syncs.Add(1)
 	w.stats.SyncNanos.Add(int64(time.Since(start)))
+}
+
+// addNew inserts the index rows of the segments opened since the last
+// commit, as far as they are durable (snaps), in one transaction, and sets
+// their ids (in the segments and in snaps). It returns the ids it added.
+// When the batch fails the segments are added one by one: one that the
+// index refuses (a path in use) fails; on any other error they are tried
+// again at the next commit.
+func (w *Writer) addNew(segs []*segFile, snaps []segSnapshot) map[int64]bool {
+	var rows []index.Segment
+	var which []int
+	for i, sn := range snaps {
+		if sn.id == 0 && sn.w != nil && !sn.syncFailed && !sn.refused {
+			rows = append(rows, segs[i].row(sn.initSize, sn.end, sn.written, sn.frags, sn.closing))
+			which = append(which, i)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	ids, err := w.idx.AddSegments(ctx, rows)
+	if err != nil {
+		ids = make([]int64, len(rows))
+		for k, r := range rows {
+			id, err := w.idx.AddSegment(ctx, r)
+			if errors.Is(err, index.ErrConflict) || errors.Is(err, index.ErrInvalid) {
+				seg := segs[which[k]]
+				seg.mu.Lock()
+				seg.refused = true
+				seg.mu.Unlock()
+				w.fail(seg, fmt.Errorf("index segment %s: %w", r.Path, err))
+				continue
+			}
+			if err != nil {
+				w.stats.CommitErrors.Add(1)
+				w.log.Error("index new segments; will retry", "segments", len(rows), "err", err)
+				break
+			}
+			ids[k] = id
+		}
+	}
+	added := make(map[int64]bool, len(ids))
+	for k, id := range ids {
+		if id == 0 {
+			continue
+		}
+		i := which[k]
+		segs[i].mu.Lock()
+		segs[i].id = id
+		segs[i].mu.Unlock()
+		snaps[i].id = id
+		added[id] = true
+	}
+	return added
 }
 
 func (w *Writer) syncFiles(snaps []segSnapshot) {

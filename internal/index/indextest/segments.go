@@ -58,6 +58,67 @@ func testSegmentAddGet(t *testing.T, open Opener) {
 		_, err := idx.AddSegment(ctxT(t), index.Segment{Camera: "cam2", Path: "cam1/a.mp4", State: index.SegmentOpen})
 		isErr(t, err, index.ErrConflict, "add segment with a used path")
 	})
+	t.Run("Batch", func(t *testing.T) { segmentAddBatch(t, open(t)) })
+}
+
+// segmentAddBatch checks AddSegments: ids in order, rows as given, and a
+// batch with one bad segment inserts nothing.
+func segmentAddBatch(t *testing.T, idx index.Index) {
+	ids, err := idx.AddSegments(ctxT(t), nil)
+	ok(t, err, "add no segments")
+	if len(ids) != 0 {
+		t.Fatalf("add no segments: ids %v", ids)
+	}
+	batch := []index.Segment{
+		{Camera: "cam1", Start: at(0), End: at(0), Bytes: 4096, Path: "cam1/a.mp4", InitSize: 4096, Codecs: "h264"},
+		{Camera: "cam2", Start: at(time.Second), End: at(3 * time.Second), Bytes: 9000, Path: "cam2/a.mp4",
+			State: index.SegmentOpen, InitSize: 700, Codecs: "h265", Fragments: frags(2, 700, 0)},
+		{Camera: "cam3", Start: at(time.Minute), End: at(time.Minute + time.Second), Bytes: 5000, Path: "cam3/a.mp4",
+			State: index.SegmentClosed, InitSize: 700, Codecs: "h264", Fragments: frags(1, 700, 0)},
+	}
+	ids, err = idx.AddSegments(ctxT(t), batch)
+	ok(t, err, "add segments")
+	if len(ids) != len(batch) {
+		t.Fatalf("add segments: %d ids for %d segments", len(ids), len(batch))
+	}
+	seen := map[int64]bool{}
+	for i, id := range ids {
+		if seen[id] {
+			t.Fatalf("id %d returned twice", id)
+		}
+		seen[id] = true
+		got, err := idx.GetSegment(ctxT(t), id)
+		ok(t, err, "get segment")
+		want := batch[i]
+		want.ID = id
+		if want.State == 0 {
+			want.State = index.SegmentOpen
+		}
+		sameSegment(t, got, want)
+	}
+	bad := []struct {
+		name string
+		segs []index.Segment
+		err  error
+	}{
+		{"UsedPath", []index.Segment{{Camera: "cam4", Path: "cam4/new.mp4"}, {Camera: "cam4", Path: "cam2/a.mp4"}}, index.ErrConflict},
+		{"PathTwice", []index.Segment{{Camera: "cam4", Path: "cam4/new.mp4"}, {Camera: "cam4", Path: "cam4/new.mp4"}}, index.ErrConflict},
+		{"Invalid", []index.Segment{{Camera: "cam4", Path: "cam4/new.mp4"}, {Path: "cam4/other.mp4"}}, index.ErrInvalid},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			ids, err := idx.AddSegments(ctxT(t), tt.segs)
+			isErr(t, err, tt.err, "add a bad batch")
+			if ids != nil {
+				t.Fatalf("bad batch returned ids %v", ids)
+			}
+			paths, err := idx.AllSegmentPaths(ctxT(t))
+			ok(t, err, "all segment paths")
+			if len(paths) != len(batch) {
+				t.Fatalf("a failed batch left rows: %v", paths)
+			}
+		})
+	}
 }
 
 func testSegmentCommit(t *testing.T, open Opener) {

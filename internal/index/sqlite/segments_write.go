@@ -17,33 +17,75 @@ const idChunk = 500
 // SegmentOpen. A Path already used by another row is a wrapped
 // index.ErrConflict: two rows must never own one blob.
 func (s *Store) AddSegment(ctx context.Context, seg index.Segment) (int64, error) {
-	if seg.State == 0 {
-		seg.State = index.SegmentOpen
-	}
-	if err := validSegment(seg); err != nil {
-		return 0, fmt.Errorf("add segment: %w", err)
-	}
-	frags, err := encodeFragments(seg.Fragments)
-	if err != nil {
-		return 0, fmt.Errorf("add segment: %w", invalidErr(err.Error()))
-	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO segments
-		(camera, start_us, end_us, bytes, path, state, init_size, codecs, origin, first_seq, last_seq, fragments)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seg.Camera, micros(seg.Start), micros(seg.End), seg.Bytes, seg.Path,
-		seg.State, seg.InitSize, seg.Codecs, seg.Origin, int64(seg.FirstSeq),
-		lastSeq(seg.Origin, int64(seg.FirstSeq), len(seg.Fragments)), frags)
-	if isUnique(err) {
-		return 0, fmt.Errorf("add segment: %w", conflictErr("segment path "+seg.Path))
-	}
+	ids, err := s.addSegments(ctx, []index.Segment{seg})
 	if err != nil {
 		return 0, fmt.Errorf("add segment: %w", err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("add segment: %w", err)
+	return ids[0], nil
+}
+
+// AddSegments implements index.Segments: one transaction, so one fsync
+// for all of segs.
+func (s *Store) AddSegments(ctx context.Context, segs []index.Segment) ([]int64, error) {
+	if len(segs) == 0 {
+		return nil, nil
 	}
-	return id, nil
+	ids, err := s.addSegments(ctx, segs)
+	if err != nil {
+		return nil, fmt.Errorf("add segments: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *Store) addSegments(ctx context.Context, segs []index.Segment) ([]int64, error) {
+	type row struct {
+		seg   index.Segment
+		frags []byte
+	}
+	rows := make([]row, len(segs))
+	for i, seg := range segs {
+		if seg.State == 0 {
+			seg.State = index.SegmentOpen
+		}
+		if err := validSegment(seg); err != nil {
+			return nil, err
+		}
+		frags, err := encodeFragments(seg.Fragments)
+		if err != nil {
+			return nil, invalidErr(err.Error())
+		}
+		rows[i] = row{seg, frags}
+	}
+	ids := make([]int64, len(rows))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO segments
+			(camera, start_us, end_us, bytes, path, state, init_size, codecs, origin, first_seq, last_seq, fragments)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for i, r := range rows {
+			seg := r.seg
+			res, err := ins.ExecContext(ctx, seg.Camera, micros(seg.Start), micros(seg.End), seg.Bytes, seg.Path,
+				seg.State, seg.InitSize, seg.Codecs, seg.Origin, int64(seg.FirstSeq),
+				lastSeq(seg.Origin, int64(seg.FirstSeq), len(seg.Fragments)), r.frags)
+			if isUnique(err) {
+				return conflictErr("segment path " + seg.Path)
+			}
+			if err != nil {
+				return err
+			}
+			if ids[i], err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 func validSegment(seg index.Segment) error {
