@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -73,8 +74,24 @@ func openDirect(p string) (*os.File, bool, error) {
 // writer is a blob being written.
 type writer struct {
 	file
-	mu     sync.Mutex
-	direct bool
+	dir    string      // the directory holding the file
+	named  atomic.Bool // the directory was synced since the file was created
+	mu     sync.Mutex  // serializes writes
+	direct atomic.Bool // still written with O_DIRECT
+}
+
+// Sync makes the data and the file's name durable.
+func (w *writer) Sync() error {
+	if err := w.File.Sync(); err != nil {
+		return err
+	}
+	if !w.named.Load() {
+		if err := syncDir(w.dir); err != nil {
+			return err
+		}
+		w.named.Store(true)
+	}
+	return nil
 }
 
 // Write implements io.Writer.
@@ -88,7 +105,7 @@ func (w *writer) Write(b []byte) (int, error) {
 func (w *writer) WriteVec(bufs [][]byte) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.direct {
+	if w.direct.Load() {
 		total := 0
 		for _, b := range bufs {
 			total += len(b)
@@ -146,16 +163,12 @@ func (w *writer) stopDirect() error {
 	if err != nil {
 		return fmt.Errorf("turn off O_DIRECT: %w", err)
 	}
-	w.direct = false
+	w.direct.Store(false)
 	return nil
 }
 
 // Direct reports whether the blob is still written past the page cache.
-func (w *writer) Direct() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.direct
-}
+func (w *writer) Direct() bool { return w.direct.Load() }
 
 // StartWriteback starts writeback of a buffered range; direct writes need
 // none.

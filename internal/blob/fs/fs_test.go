@@ -107,3 +107,35 @@ func TestWritevManyBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestNameDurableAtFirstSync: Create does not fsync the directory (a
+// journal commit per segment opened); the blob's first Sync does, once.
+func TestNameDurableAtFirstSync(t *testing.T) {
+	var synced []string
+	orig := syncDir
+	syncDir = func(dir string) error { synced = append(synced, dir); return orig(dir) }
+	t.Cleanup(func() { syncDir = orig })
+	s, _ := New(t.TempDir())
+	w, err := s.Create(context.Background(), "cam/day/a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if len(synced) != 0 {
+		t.Fatalf("Create synced %v", synced)
+	}
+	for i := range 3 {
+		if _, err := w.Write(make([]byte, 4096)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if len(synced) != 1 {
+			t.Fatalf("after sync %d: directory synced %d times, want once", i+1, len(synced))
+		}
+	}
+	if want := filepath.Join(s.Root(), "cam", "day"); synced[0] != want {
+		t.Errorf("synced %s, want %s", synced[0], want)
+	}
+}
