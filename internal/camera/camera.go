@@ -41,8 +41,7 @@ type SourceFactory func(cam index.Camera, st *stream.Stream, log *slog.Logger) R
 type Index interface {
 	ListCameras(ctx context.Context) ([]index.Camera, error)
 	Segments(ctx context.Context, camera string, from, to time.Time) ([]index.Segment, error)
-	AddEvent(ctx context.Context, e index.Event) (int64, error)
-	EndEvent(ctx context.Context, id int64, end time.Time) error
+	WriteEvents(ctx context.Context, ends []index.EventEnd, adds []index.Event) ([]int64, error)
 }
 
 // Deps are the manager's collaborators.
@@ -82,7 +81,7 @@ type cam struct {
 
 // New returns a manager; Run starts it.
 func New(deps Deps) *Manager {
-	return &Manager{deps: deps, cams: map[string]*cam{}, events: make(chan eventOp, 1024)}
+	return &Manager{deps: deps, cams: map[string]*cam{}, events: make(chan eventOp, 4096)}
 }
 
 // Run starts every camera in the index, then serves changes until ctx ends,

@@ -3,6 +3,7 @@ package camera
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -19,8 +20,9 @@ import (
 type fakeIndex struct {
 	mu     sync.Mutex
 	cams   []index.Camera
-	events []index.Event
-	ended  []int64
+	events  []index.Event
+	ended   []int64
+	batches int
 }
 
 func (f *fakeIndex) ListCameras(context.Context) ([]index.Camera, error) { return f.cams, nil }
@@ -28,18 +30,25 @@ func (f *fakeIndex) Segments(context.Context, string, time.Time, time.Time) ([]i
 	return nil, nil
 }
 
-func (f *fakeIndex) AddEvent(_ context.Context, e index.Event) (int64, error) {
+// WriteEvents records the batch; an event added already ended (an outage
+// that began and ended within one batch) counts as ended.
+func (f *fakeIndex) WriteEvents(_ context.Context, ends []index.EventEnd, adds []index.Event) ([]int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.events = append(f.events, e)
-	return int64(len(f.events)), nil
-}
-
-func (f *fakeIndex) EndEvent(_ context.Context, id int64, _ time.Time) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ended = append(f.ended, id)
-	return nil
+	f.batches++
+	for _, e := range ends {
+		f.ended = append(f.ended, e.ID)
+	}
+	var ids []int64
+	for _, e := range adds {
+		f.events = append(f.events, e)
+		id := int64(len(f.events))
+		ids = append(ids, id)
+		if !e.End.IsZero() {
+			f.ended = append(f.ended, id)
+		}
+	}
+	return ids, nil
 }
 
 func (f *fakeIndex) types() []string {
@@ -200,5 +209,45 @@ func TestRemoteSites(t *testing.T) {
 	waitFor(t, "gate pulled again", func() bool { return runs.Load() == 3 && m.Status("gate").State == StateOnline })
 	if m.Remote("gate") {
 		t.Fatal("still remote")
+	}
+}
+
+// TestStatusEventsBatched: status changes queued together are written in
+// one call, and an outage that begins and ends within the batch is stored
+// as an ended offline event followed by an online one.
+func TestStatusEventsBatched(t *testing.T) {
+	idx := &fakeIndex{}
+	m := New(Deps{Index: idx, Log: slog.New(slog.DiscardHandler)})
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	var ops []eventOp
+	for i := range 300 {
+		ops = append(ops, eventOp{camera: fmt.Sprintf("cam%d", i), online: true, at: at})
+	}
+	ops = append(ops, eventOp{camera: "cam7", online: false, at: at.Add(time.Second)},
+		eventOp{camera: "cam7", online: true, at: at.Add(3 * time.Second)},
+		eventOp{camera: "cam8", online: false, at: at.Add(time.Second)})
+	for _, op := range ops {
+		m.events <- op
+	}
+	close(m.events)
+	m.runEvents()
+	if idx.batches != 1 {
+		t.Fatalf("%d batches, want 1", idx.batches)
+	}
+	if len(idx.events) != 303 {
+		t.Fatalf("%d events stored, want 303", len(idx.events))
+	}
+	off7 := idx.events[300]
+	if off7.Camera != "cam7" || off7.Type != "camera_offline" || !off7.End.Equal(at.Add(3*time.Second)) {
+		t.Errorf("cam7's outage: %+v", off7)
+	}
+	if off8 := idx.events[302]; off8.Camera != "cam8" || off8.Type != "camera_offline" || !off8.End.IsZero() {
+		t.Errorf("cam8's outage: %+v", off8)
+	}
+	// cam8 comes back in a later batch: its stored offline event is ended
+	open := map[string]int64{"cam8": 303}
+	m.writeEvents([]eventOp{{camera: "cam8", online: true, at: at.Add(5 * time.Second)}}, open)
+	if len(idx.ended) != 2 || idx.ended[1] != 303 || len(open) != 0 {
+		t.Errorf("ended %v, open %v", idx.ended, open)
 	}
 }

@@ -44,32 +44,61 @@ func (w *watcher) set(online bool) {
 	}
 }
 
+// maxEventBatch bounds the status changes written in one transaction.
+const maxEventBatch = 1000
+
 // runEvents writes status events to the index. An offline event stays open
-// until the camera is back, so its start and end bound the outage.
+// until the camera is back, so its start and end bound the outage. Status
+// changes queued together (a site's cameras dropping at once, every camera
+// connecting after a restart) are written in one transaction.
 func (m *Manager) runEvents() {
 	open := map[string]int64{}
 	for op := range m.events {
-		ctx := context.Background()
-		if op.online {
-			if id, ok := open[op.camera]; ok {
-				if err := m.deps.Index.EndEvent(ctx, id, op.at); err != nil {
-					m.deps.Log.Error("end offline event", "camera", op.camera, "err", err)
+		batch := []eventOp{op}
+	drain:
+		for len(batch) < maxEventBatch {
+			select {
+			case op, ok := <-m.events:
+				if !ok {
+					break drain
 				}
-				delete(open, op.camera)
+				batch = append(batch, op)
+			default:
+				break drain
 			}
-			m.addEvent(ctx, index.Event{Camera: op.camera, Site: op.site, Type: "camera_online", Start: op.at, Data: "{}"})
-			continue
 		}
-		if id := m.addEvent(ctx, index.Event{Camera: op.camera, Site: op.site, Type: "camera_offline", Start: op.at, Data: "{}"}); id != 0 {
-			open[op.camera] = id
-		}
+		m.writeEvents(batch, open)
 	}
 }
 
-func (m *Manager) addEvent(ctx context.Context, e index.Event) int64 {
-	id, err := m.deps.Index.AddEvent(ctx, e)
-	if err != nil {
-		m.deps.Log.Error("store event", "camera", e.Camera, "type", e.Type, "err", err)
+// writeEvents writes a batch of status changes; open holds the ids of
+// the stored offline events still ongoing, by camera.
+func (m *Manager) writeEvents(batch []eventOp, open map[string]int64) {
+	var ends []index.EventEnd
+	var adds []index.Event
+	pending := map[string]int{} // camera -> its offline event in adds
+	for _, op := range batch {
+		if op.online {
+			if id, ok := open[op.camera]; ok {
+				ends = append(ends, index.EventEnd{ID: id, End: op.at})
+				delete(open, op.camera)
+			}
+			if k, ok := pending[op.camera]; ok {
+				adds[k].End = op.at
+				delete(pending, op.camera)
+			}
+			adds = append(adds, index.Event{Camera: op.camera, Site: op.site, Type: "camera_online", Start: op.at, Data: "{}"})
+			continue
+		}
+		pending[op.camera] = len(adds)
+		adds = append(adds, index.Event{Camera: op.camera, Site: op.site, Type: "camera_offline", Start: op.at, Data: "{}"})
 	}
-	return id
+	ids, err := m.deps.Index.WriteEvents(context.Background(), ends, adds)
+	if err != nil {
+		m.deps.Log.Error("store camera status events", "events", len(adds), "err", err)
+		return
+	}
+	for camera, k := range pending {
+		open[camera] = ids[k]
+	}
 }

@@ -56,6 +56,7 @@ func testEvents(t *testing.T, open Opener) {
 	}{
 		{"RoundTrip", eventRoundTrip},
 		{"End", eventEnd},
+		{"WriteBatch", eventWriteBatch},
 		{"SiteFromCamera", eventSiteFromCamera},
 		{"EmptyType", func(t *testing.T, idx index.Index) {
 			_, err := idx.AddEvent(ctxT(t), index.Event{Start: at(0)})
@@ -106,6 +107,50 @@ func eventEnd(t *testing.T, idx index.Index) {
 	}
 	sameEvent(t, got[0], e)
 	isErr(t, idx.EndEvent(ctxT(t), e.ID+100, at(0)), index.ErrNotFound, "end missing event")
+}
+
+// eventWriteBatch checks WriteEvents: ends and adds in one call, ids in
+// order, unknown ends ignored, and a bad batch writes nothing.
+func eventWriteBatch(t *testing.T, idx index.Index) {
+	mustSite(t, idx, "hq")
+	mustCamera(t, idx, index.Camera{ID: "cam1", Site: "hq"})
+	off := addEvent(t, idx, index.Event{Camera: "cam1", Type: "camera_offline", Start: at(0)})
+	ids, err := idx.WriteEvents(ctxT(t), nil, nil)
+	ok(t, err, "write nothing")
+	if len(ids) != 0 {
+		t.Fatalf("write nothing: ids %v", ids)
+	}
+	adds := []index.Event{
+		{Camera: "cam1", Type: "camera_online", Start: at(5 * time.Second)},
+		{Camera: "cam2", Site: "depot", Type: "camera_offline", Start: at(6 * time.Second), Data: `{"n":1}`},
+	}
+	ends := []index.EventEnd{{ID: off.ID, End: at(5 * time.Second)}, {ID: off.ID + 1000, End: at(time.Second)}}
+	ids, err = idx.WriteEvents(ctxT(t), ends, adds)
+	ok(t, err, "write events")
+	if len(ids) != 2 || ids[0] == ids[1] || ids[0] == off.ID || ids[1] == off.ID {
+		t.Fatalf("ids %v", ids)
+	}
+	off.End, off.Site = at(5*time.Second), "hq"
+	want := []index.Event{
+		{ID: ids[1], Camera: "cam2", Site: "depot", Type: "camera_offline", Start: at(6 * time.Second), Data: `{"n":1}`},
+		{ID: ids[0], Camera: "cam1", Site: "hq", Type: "camera_online", Start: at(5 * time.Second), Data: "{}"},
+		off,
+	}
+	got := listAll(t, idx, index.EventFilter{})
+	if len(got) != len(want) {
+		t.Fatalf("got %d events, want %d", len(got), len(want))
+	}
+	for i := range got {
+		sameEvent(t, got[i], want[i])
+	}
+	_, err = idx.WriteEvents(ctxT(t), []index.EventEnd{{ID: off.ID, End: at(9 * time.Second)}},
+		[]index.Event{{Camera: "cam1", Type: "motion", Start: at(7 * time.Second)}, {Camera: "cam1", Start: at(8 * time.Second)}})
+	isErr(t, err, index.ErrInvalid, "write a batch with an event without type")
+	got = listAll(t, idx, index.EventFilter{})
+	if len(got) != len(want) {
+		t.Fatalf("a failed batch wrote events: %d, want %d", len(got), len(want))
+	}
+	sameEvent(t, got[2], off)
 }
 
 func eventSiteFromCamera(t *testing.T, idx index.Index) {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,12 @@ const (
 	maxEventLimit     = 1000
 )
 
+// addEventSQL inserts an event, taking an empty site from the camera.
+const addEventSQL = `INSERT INTO events
+	(camera, site, type, start_us, end_us, data) VALUES (?1,
+	coalesce(nullif(?2, ''), (SELECT site FROM cameras WHERE id = ?1), ''),
+	?3, ?4, ?5, ?6)`
+
 // AddEvent implements index.Events. An empty Site is filled in from the
 // camera's site (when the camera exists) so that site scoping also finds
 // events whose producer only knew the camera; empty Data is stored as "{}".
@@ -22,10 +29,7 @@ func (s *Store) AddEvent(ctx context.Context, e index.Event) (int64, error) {
 	if e.Type == "" {
 		return 0, fmt.Errorf("add event: %w", invalidErr("empty type"))
 	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO events
-		(camera, site, type, start_us, end_us, data) VALUES (?1,
-		coalesce(nullif(?2, ''), (SELECT site FROM cameras WHERE id = ?1), ''),
-		?3, ?4, ?5, ?6)`,
+	res, err := s.write.ExecContext(ctx, addEventSQL,
 		e.Camera, e.Site, e.Type, micros(e.Start), nullMicros(e.End), jsonOrEmpty(e.Data))
 	if err != nil {
 		return 0, fmt.Errorf("add event: %w", err)
@@ -45,6 +49,48 @@ func (s *Store) EndEvent(ctx context.Context, id int64, end time.Time) error {
 		return fmt.Errorf("end event: %w", notFound(err, fmt.Sprint("event ", id)))
 	}
 	return nil
+}
+
+// WriteEvents implements index.Events.
+func (s *Store) WriteEvents(ctx context.Context, ends []index.EventEnd, adds []index.Event) ([]int64, error) {
+	for _, e := range adds {
+		if e.Type == "" {
+			return nil, fmt.Errorf("write events: %w", invalidErr("empty type"))
+		}
+	}
+	if len(ends) == 0 && len(adds) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(adds))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, e := range ends {
+			if _, err := tx.ExecContext(ctx, `UPDATE events SET end_us = ? WHERE id = ?`, nullMicros(e.End), e.ID); err != nil {
+				return err
+			}
+		}
+		if len(adds) == 0 {
+			return nil
+		}
+		ins, err := tx.PrepareContext(ctx, addEventSQL)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for i, e := range adds {
+			res, err := ins.ExecContext(ctx, e.Camera, e.Site, e.Type, micros(e.Start), nullMicros(e.End), jsonOrEmpty(e.Data))
+			if err != nil {
+				return err
+			}
+			if ids[i], err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write events: %w", err)
+	}
+	return ids, nil
 }
 
 // DeleteEventsBefore implements index.Events: it removes events that
