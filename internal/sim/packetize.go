@@ -113,3 +113,19 @@ func (s *rtpSender) send(f *packetFrame, pts int64, write func(*rtpPacket) error
 func (p *packetizedClip) frameDuration() time.Duration {
 	return ticks(p.duration / int64(len(p.frames)))
 }
+
+// gopDuration is the time between the clip's first two keyframes (the
+// whole clip when it has one).
+func (p *packetizedClip) gopDuration() time.Duration {
+	first := -1
+	for i, f := range p.frames {
+		if !f.key {
+			continue
+		}
+		if first >= 0 {
+			return ticks(f.dts - p.frames[first].dts)
+		}
+		first = i
+	}
+	return ticks(p.duration)
+}

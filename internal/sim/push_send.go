@@ -45,7 +45,8 @@ func newPushStream(c *pushConn, i int) *pushStream {
 // runShards paces the streams from a few sender goroutines, until ctx
 // ends or every stream failed. Each sender wakes every PushConfig.Tick
 // and sends the frames that are due. Streams start staggered over one
-// frame interval to spread the load.
+// GOP, as the keyframes of independent cameras are not aligned: started
+// together, every stream would send its keyframe in the same instant.
 func (p *pusher) runShards(ctx context.Context, streams []*pushStream) {
 	if len(streams) == 0 {
 		return
@@ -53,7 +54,7 @@ func (p *pusher) runShards(ctx context.Context, streams []*pushStream) {
 	sort.Slice(streams, func(a, b int) bool { return streams[a].i < streams[b].i })
 	start := time.Now()
 	for k, s := range streams {
-		s.start = start.Add(p.pkts.frameDuration() * time.Duration(k) / time.Duration(len(streams)))
+		s.start = start.Add(p.pkts.gopDuration() * time.Duration(k) / time.Duration(len(streams)))
 	}
 	shards := min((len(streams)+streamsPerShard-1)/streamsPerShard, runtime.GOMAXPROCS(0))
 	done := make(chan struct{}, shards)

@@ -212,14 +212,20 @@ func TestPushToSink(t *testing.T) {
 	addr := startSink(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	res, err := Push(ctx, PushConfig{Target: "rtsp://user:pw@" + addr, Cameras: 3, Clip: shortClip(t, 25)})
+	clip := shortClip(t, 25)
+	res, err := Push(ctx, PushConfig{Target: "rtsp://user:pw@" + addr, Cameras: 3, Clip: clip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := packetize(clip, maxPayload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, f := range res.Frames {
-		// 10 fps for 1.5 s, staggered starts
-		if f < 13 || f > 16 {
-			t.Fatalf("stream %d sent %d frames", i, f)
+		// 10 fps for 1.5 s, starts staggered over one GOP
+		want := int((1500*time.Millisecond - pk.gopDuration()*time.Duration(i)/3) / (100 * time.Millisecond))
+		if int(f) < want-3 || int(f) > want+1 {
+			t.Fatalf("stream %d sent %d frames, want about %d", i, f, want)
 		}
 	}
 	if _, err := Push(context.Background(), PushConfig{Target: "http://x"}); err == nil {
