@@ -120,7 +120,7 @@ type Record struct {
 	Fragment       Duration `yaml:"fragment"`         // default 1s
 	SyncInterval   Duration `yaml:"sync_interval"`    // default 250ms
 	MaxQueuedBytes int64    `yaml:"max_queued_bytes"` // per camera, default 8 MiB
-	Workers        int      `yaml:"workers"`          // writer goroutines, default 4
+	Workers        int      `yaml:"workers"`          // at most this many writer goroutines, started as needed; default 64
 }
 
 // Retention configures deletion of old footage.

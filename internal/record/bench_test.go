@@ -24,7 +24,7 @@ func (discardWriter) Close() error                                       { retur
 
 // BenchmarkRecorderWrite measures the inline cost of recording one video
 // frame (20 kB, 25 fps, GOP 25) plus two AAC frames, through the real
-// Writer (shards, group commit) into a store that discards.
+// Writer (lanes, group commit) into a store that discards.
 func BenchmarkRecorderWrite(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w := NewWriter(Config{SyncInterval: 10 * time.Millisecond, MaxQueuedBytes: 1 << 30, MaxTotalQueuedBytes: 1 << 30}, newMemIndex(), discardStore{}, log)

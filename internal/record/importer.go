@@ -40,7 +40,7 @@ type Imported struct {
 }
 
 // Importer stores one camera's fragments uploaded from one gateway spool
-// (origin) into the hub's normal recordings, through the Writer's shards
+// (origin) into the hub's normal recordings, through the Writer's lanes
 // and group commit. Each (camera, origin, seq) is stored at most once.
 //
 // Hub segments are cut when the init changes, at a seq hole, at a time
@@ -53,7 +53,7 @@ type Importer struct {
 	camera string
 	origin string
 	log    *slog.Logger
-	shard  int
+	lane   *lane
 	queued atomic.Int64
 	space  chan struct{}
 
@@ -100,7 +100,7 @@ func (w *Writer) NewImporter(camera, origin string, idx ImportIndex, log *slog.L
 	if im := w.imps[key]; im != nil {
 		return im
 	}
-	im := &Importer{w: w, idx: idx, camera: camera, origin: origin, log: log, shard: w.shardOf(camera),
+	im := &Importer{w: w, idx: idx, camera: camera, origin: origin, log: log, lane: w.laneOf(camera),
 		space: make(chan struct{}, 1), changed: make(chan struct{})}
 	if w.imps == nil {
 		w.imps = map[string]*Importer{}
@@ -156,7 +156,7 @@ func (im *Importer) Import(ctx context.Context, f Imported) (stored bool, err er
 		if hole {
 			reason = "dropped_at_site"
 		}
-		im.w.submit(im.shard, job{kind: jobGap, gap: index.Gap{Camera: im.camera, Start: im.lastEnd, End: f.Start,
+		im.w.submit(im.lane, job{kind: jobGap, gap: index.Gap{Camera: im.camera, Start: im.lastEnd, End: f.Start,
 			State: index.GapLost, Reason: reason}})
 	}
 	if s := im.seg; s == nil || s.layout != layout || hole || broken ||
@@ -179,7 +179,7 @@ func (im *Importer) Import(ctx context.Context, f Imported) (stored bool, err er
 	im.cmu.Unlock()
 	j := job{kind: jobFragment, seg: s.f, queued: &im.queued, space: im.space, header: data, bytes: int64(len(data)),
 		frag: index.Fragment{Start: f.Start.Sub(s.start), Key: f.Key}, end: f.Start.Add(f.Duration)}
-	if err := im.w.submitWait(ctx, im.shard, j); err != nil {
+	if err := im.w.submitWait(ctx, im.lane, j); err != nil {
 		im.cmu.Lock()
 		s.queuedFrags--
 		im.cmu.Unlock()
@@ -240,7 +240,7 @@ func (im *Importer) openSeg(l *importLayout, f Imported) error {
 		// the unlock finds s in outstanding)
 		sf.failBehind(failed)
 	}
-	if !im.w.submit(im.shard, job{kind: jobOpen, seg: sf, header: l.init}) {
+	if !im.w.submit(im.lane, job{kind: jobOpen, seg: sf, header: l.init}) {
 		im.cmu.Lock()
 		im.outstanding = im.outstanding[:len(im.outstanding)-1]
 		im.cmu.Unlock()
@@ -256,7 +256,7 @@ func (im *Importer) closeSeg() {
 		return
 	}
 	im.seg = nil
-	im.w.submit(im.shard, job{kind: jobClose, seg: s.f})
+	im.w.submit(im.lane, job{kind: jobClose, seg: s.f})
 	im.cmu.Lock()
 	s.closed = true
 	im.advance()
@@ -381,7 +381,7 @@ func (im *Importer) onCommit(sf *segFile, n int, end time.Time) {
 // onFail is called by the writer when one of the importer's segments
 // failed: fragments queued for it are lost. The segments queued after it
 // fail with it, before the writer gets to them (it calls onFail from the
-// camera's shard, whose jobs run in order): were their fragments
+// camera's lane, whose jobs run in order): were their fragments
 // committed, the index would hold fragments past a hole, and a hub
 // restarted before the gateway re-sent the hole would resume after them
 // and never ask for it again.

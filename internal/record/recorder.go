@@ -1,7 +1,6 @@
 package record
 
 import (
-	"hash/fnv"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -17,7 +16,7 @@ import (
 type Recorder struct {
 	cutter
 	w      *Writer
-	shard  int
+	lane   *lane
 	queued atomic.Int64
 	seg    *segFile
 }
@@ -27,21 +26,14 @@ var _ stream.Reader = (*Recorder)(nil)
 // NewRecorder returns a recorder for camera. Attach it to the camera's
 // stream with AddReader.
 func (w *Writer) NewRecorder(camera string, log *slog.Logger) *Recorder {
-	r := &Recorder{w: w, shard: w.shardOf(camera)}
+	r := &Recorder{w: w, lane: w.laneOf(camera)}
 	r.cutter = newCutter(camera, w.cfg, log, r, &w.stats)
 	return r
 }
 
-// shardOf returns the shard that handles camera's jobs.
-func (w *Writer) shardOf(camera string) int {
-	h := fnv.New32a()
-	h.Write([]byte(camera))
-	return int(h.Sum32() % uint32(len(w.shards)))
-}
-
 func (r *Recorder) sinkOpen(start time.Time, init []byte) bool {
 	seg := &segFile{camera: r.camera, key: segment.Key(r.camera, start), start: start, codecs: segment.CodecList(r.ftrack)}
-	if !r.w.submit(r.shard, job{kind: jobOpen, seg: seg, header: init}) {
+	if !r.w.submit(r.lane, job{kind: jobOpen, seg: seg, header: init}) {
 		return false
 	}
 	r.seg = seg
@@ -51,7 +43,7 @@ func (r *Recorder) sinkOpen(start time.Time, init []byte) bool {
 func (r *Recorder) sinkFragment(f cutFragment) bool {
 	j := job{kind: jobFragment, seg: r.seg, queued: &r.queued, header: f.header, payload: f.payload, bytes: f.bytes,
 		frag: index.Fragment{Start: f.start, Key: f.key}, end: f.end}
-	if !r.w.submit(r.shard, j) {
+	if !r.w.submit(r.lane, j) {
 		r.log.Warn("writer overloaded; dropped a fragment and ended the segment", "queued_bytes", r.queued.Load())
 		return false
 	}
@@ -59,12 +51,12 @@ func (r *Recorder) sinkFragment(f cutFragment) bool {
 }
 
 func (r *Recorder) sinkClose() {
-	r.w.submit(r.shard, job{kind: jobClose, seg: r.seg})
+	r.w.submit(r.lane, job{kind: jobClose, seg: r.seg})
 	r.seg = nil
 }
 
 func (r *Recorder) sinkGap(g index.Gap) {
-	r.w.submit(r.shard, job{kind: jobGap, gap: g})
+	r.w.submit(r.lane, job{kind: jobGap, gap: g})
 }
 
 func (r *Recorder) sinkFailed() (time.Time, bool) {

@@ -11,7 +11,7 @@ import (
 )
 
 // segFile is one segment being written. The recorder creates it; the
-// shard worker that owns its camera writes it; the syncer commits it.
+// worker running its camera's lane writes it; the syncer commits it.
 type segFile struct {
 	camera string
 	key    string

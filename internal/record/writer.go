@@ -64,7 +64,8 @@ type Config struct {
 	// MaxTotalQueuedBytes bounds the bytes queued for all cameras
 	// together. It defaults to 2 GiB (about 13 s of 300 cameras at 4 Mbit/s).
 	MaxTotalQueuedBytes int64
-	// Workers is the number of writer goroutines. It defaults to 4.
+	// Workers bounds the writer goroutines, which start as the queued
+	// work needs them (lanes.go). It defaults to 64.
 	Workers int
 }
 
@@ -85,7 +86,7 @@ func (c *Config) setDefaults() {
 		c.MaxTotalQueuedBytes = 2 << 30
 	}
 	if c.Workers <= 0 {
-		c.Workers = 4
+		c.Workers = 64
 	}
 }
 
@@ -105,11 +106,14 @@ type writebackStarter interface {
 
 // Writer is the hub-wide disk side of recording.
 type Writer struct {
-	cfg    Config
-	idx    Index
-	store  Store
-	log    *slog.Logger
-	shards []*shard
+	cfg   Config
+	idx   Index
+	store Store
+	log   *slog.Logger
+	pool  *pool
+
+	laneMu sync.Mutex
+	lanes  map[string]*lane // by camera
 
 	mu      sync.Mutex
 	dirty   map[*segFile]struct{}
@@ -140,10 +144,8 @@ type WriterStats struct {
 // NewWriter returns a writer; call Run to start it.
 func NewWriter(cfg Config, idx Index, store Store, log *slog.Logger) *Writer {
 	cfg.setDefaults()
-	w := &Writer{cfg: cfg, idx: idx, store: store, log: log, dirty: map[*segFile]struct{}{}}
-	for i := 0; i < cfg.Workers; i++ {
-		w.shards = append(w.shards, newShard())
-	}
+	w := &Writer{cfg: cfg, idx: idx, store: store, log: log, dirty: map[*segFile]struct{}{}, lanes: map[string]*lane{}}
+	w.pool = newPool(cfg.Workers, w.do)
 	return w
 }
 
@@ -157,14 +159,7 @@ func (w *Writer) Config() Config { return w.cfg }
 // what was queued, commits it and returns.
 func (w *Writer) Run(ctx context.Context) error {
 	w.running.Store(true)
-	var wg sync.WaitGroup
-	for _, s := range w.shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.runShard(s)
-		}()
-	}
+	w.pool.start()
 	t := time.NewTicker(w.cfg.SyncInterval)
 	defer t.Stop()
 	for done := false; !done; {
@@ -176,15 +171,25 @@ func (w *Writer) Run(ctx context.Context) error {
 		}
 	}
 	w.closed.Store(true)
-	for _, s := range w.shards {
-		s.close()
-	}
-	wg.Wait()
+	w.pool.close()
 	w.syncAndCommit()
 	return nil
 }
 
-// job is one unit of work for a shard worker.
+// laneOf returns camera's lane: its recorder's and importers' jobs run
+// in the order they were queued.
+func (w *Writer) laneOf(camera string) *lane {
+	w.laneMu.Lock()
+	defer w.laneMu.Unlock()
+	l := w.lanes[camera]
+	if l == nil {
+		l = &lane{}
+		w.lanes[camera] = l
+	}
+	return l
+}
+
+// job is one unit of work for a worker.
 type job struct {
 	kind    jobKind
 	seg     *segFile
@@ -207,9 +212,9 @@ const (
 	jobGap
 )
 
-// submit queues j on the shard that owns the camera. Fragment jobs are
-// refused when the camera's queue is over its bound; control jobs never are.
-func (w *Writer) submit(sh int, j job) bool {
+// submit queues j on the camera's lane. Fragment jobs are refused when
+// the camera's queue is over its bound; control jobs never are.
+func (w *Writer) submit(l *lane, j job) bool {
 	if w.closed.Load() {
 		return false
 	}
@@ -221,14 +226,14 @@ func (w *Writer) submit(sh int, j job) bool {
 		j.queued.Add(j.bytes)
 		w.stats.QueuedBytes.Add(j.bytes)
 	}
-	return w.shards[sh].push(j)
+	return w.pool.push(l, j)
 }
 
 // submitWait queues an importer's fragment job, waiting (until ctx ends)
 // while the camera's queued bytes are over their bound; a camera with
 // nothing queued may always queue one fragment. space is signalled each
 // time the writer finishes one of the camera's fragments.
-func (w *Writer) submitWait(ctx context.Context, sh int, j job) error {
+func (w *Writer) submitWait(ctx context.Context, l *lane, j job) error {
 	for {
 		if w.closed.Load() {
 			return ErrWriterClosed
@@ -237,7 +242,7 @@ func (w *Writer) submitWait(ctx context.Context, sh int, j job) error {
 		if q == 0 || (q+j.bytes <= w.cfg.MaxQueuedBytes && w.stats.QueuedBytes.Load()+j.bytes <= w.cfg.MaxTotalQueuedBytes) {
 			j.queued.Add(j.bytes)
 			w.stats.QueuedBytes.Add(j.bytes)
-			if !w.shards[sh].push(j) {
+			if !w.pool.push(l, j) {
 				j.queued.Add(-j.bytes)
 				w.stats.QueuedBytes.Add(-j.bytes)
 				return ErrWriterClosed
@@ -248,19 +253,6 @@ func (w *Writer) submitWait(ctx context.Context, sh int, j job) error {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for the writer's queue: %w", ctx.Err())
 		case <-j.space:
-		}
-	}
-}
-
-func (w *Writer) runShard(s *shard) {
-	for {
-		jobs, ok := s.take()
-		for i := range jobs {
-			w.do(&jobs[i])
-			jobs[i] = job{}
-		}
-		if !ok {
-			return
 		}
 	}
 }
@@ -289,7 +281,7 @@ func (w *Writer) do(j *job) {
 // open creates a segment's file and writes its init block. A segment the
 // hub records gets its index row at the next group commit, together with
 // every other segment opened since the last (one transaction for all: when
-// many cameras cut or connect at once, the shard workers never wait on the
+// many cameras cut or connect at once, the workers never wait on the
 // index); start-up recovery indexes a file that a crash left without a row.
 // An imported segment is indexed here, before its first fragment, since an
 // upload's deduplication looks its sequence numbers up in the index.
