@@ -15,10 +15,13 @@ import (
 // it queues them, by reference, on the Writer.
 type Recorder struct {
 	cutter
-	w      *Writer
-	lane   *lane
-	queued atomic.Int64
-	seg    *segFile
+	w    *Writer
+	lane *lane
+
+	overloaded bool  // fragments are being refused (logged once)
+	droppedAt  int64 // the dropped-frames count when it began
+	queued     atomic.Int64
+	seg        *segFile
 }
 
 var _ stream.Reader = (*Recorder)(nil)
@@ -44,8 +47,17 @@ func (r *Recorder) sinkFragment(f cutFragment) bool {
 	j := job{kind: jobFragment, seg: r.seg, queued: &r.queued, header: f.header, payload: f.payload, bytes: f.bytes,
 		frag: index.Fragment{Start: f.start, Key: f.key}, end: f.end}
 	if !r.w.submit(r.lane, j) {
-		r.log.Warn("writer overloaded; dropped a fragment and ended the segment", "queued_bytes", r.queued.Load())
+		if !r.overloaded {
+			// one line per episode: the episode's end says what it cost
+			r.overloaded, r.droppedAt = true, r.stats.DroppedFrames.Load()
+			r.log.Warn("writer overloaded; dropping fragments until it catches up (recorded as a gap)",
+				"queued_bytes", r.queued.Load())
+		}
 		return false
+	}
+	if r.overloaded {
+		r.log.Warn("writer caught up; recording again", "dropped_frames", r.stats.DroppedFrames.Load()-r.droppedAt)
+		r.overloaded = false
 	}
 	return true
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -360,4 +362,43 @@ func TestRecoverRemovesEmptySegments(t *testing.T) {
 	if len(r.idx.gaps) != 0 {
 		t.Errorf("gaps recorded for files without footage: %+v", r.idx.gaps)
 	}
+}
+
+// TestRecorderOverloadLoggedOncePerEpisode: a camera whose fragments keep
+// being refused logs one line, not one per fragment.
+func TestRecorderOverloadLoggedOncePerEpisode(t *testing.T) {
+	r := newRig(t, Config{SyncInterval: 10 * time.Millisecond, MaxQueuedBytes: 1})
+	var buf syncBuffer
+	rec := r.w.NewRecorder("cam9", slog.New(slog.NewTextHandler(&buf, nil)))
+	rec.Begin(tracks())
+	for i := range 200 { // 8 s: 8 fragments refused
+		dts := int64(i) * 3600
+		rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
+			Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
+	}
+	rec.End()
+	r.stop()
+	if rec.Stats().DroppedFrames.Load() < 150 {
+		t.Fatalf("%d frames dropped", rec.Stats().DroppedFrames.Load())
+	}
+	if n := strings.Count(buf.String(), "writer overloaded"); n != 1 {
+		t.Fatalf("overload logged %d times, want once:\n%s", n, buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
