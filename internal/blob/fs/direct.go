@@ -28,7 +28,7 @@ const directAlign = 4096
 
 // directBufs are aligned buffers reused across files: one per concurrent
 // writer, bounded so idle ones are not kept.
-var directBufs = make(chan []byte, 8)
+var directBufs = make(chan []byte, 32)
 
 // maxKeptDirectBuf bounds the size of a kept buffer.
 const maxKeptDirectBuf = 8 << 20
