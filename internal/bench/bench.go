@@ -43,8 +43,9 @@ type Result struct {
 	Streams         int
 	Window          time.Duration
 	HubCPUms        float64 // hub utime+stime per stream-second
-	HubRSSPerStream float64 // MiB: (RSS under load - idle RSS) / streams
-	HubRSS, IdleRSS float64 // MiB
+	HubRSSPerStream float64 // MiB: (mean RSS under load - idle RSS) / streams
+	HubRSS, IdleRSS float64 // MiB; HubRSS is the mean of one reading a second over the window
+	HubRSSMax       float64 // MiB, the largest reading
 	GenCPUms        float64 // generator CPU per stream-second
 	BitrateMbit     float64 // per stream, as sent
 	FramesSent      uint64

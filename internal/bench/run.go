@@ -56,12 +56,13 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("hub cpu: %w", err)
 	}
 	gen0, t0 := selfCPU(), time.Now()
-	if err := sleepCtx(ctx, r.cfg.Window); err != nil {
+	rss, rssMax, err := sampleRSS(ctx, pid, r.cfg.Window)
+	if err != nil {
 		return res, err
 	}
 	cpu1, _ := procCPU(pid)
 	gen1, wall := selfCPU(), time.Since(t0)
-	rss, _ := procRSS(pid)
+	res.HubRSSMax = mib(rssMax)
 	streamSec := float64(r.cfg.Streams) * wall.Seconds()
 	res.HubCPUms = float64((cpu1 - cpu0).Microseconds()) / 1000 / streamSec
 	res.GenCPUms = float64((gen1 - gen0).Microseconds()) / 1000 / streamSec
@@ -160,12 +161,36 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// sampleRSS reads pid's RSS once a second for d and returns the mean and
+// the largest (a Go heap swings between collections, so one reading can
+// be off by a third either way).
+func sampleRSS(ctx context.Context, pid int, d time.Duration) (mean, peak int64, err error) {
+	end := time.Now().Add(d)
+	var sum, n int64
+	for {
+		if rss, err := procRSS(pid); err == nil {
+			sum, n, peak = sum+rss, n+1, max(peak, rss)
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			break
+		}
+		if err := sleepCtx(ctx, min(left, time.Second)); err != nil {
+			return 0, 0, err
+		}
+	}
+	if n == 0 {
+		return 0, 0, fmt.Errorf("hub rss: no reading")
+	}
+	return sum / n, peak, nil
+}
+
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // String formats a result as one table row.
 func (r Result) String() string {
-	return fmt.Sprintf("streams=%d window=%v hub_cpu_ms_per_stream_s=%.2f hub_rss_mib=%.0f (idle %.0f, %.2f/stream) gen_cpu_ms_per_stream_s=%.2f "+
+	return fmt.Sprintf("streams=%d window=%v hub_cpu_ms_per_stream_s=%.2f hub_rss_mib=%.0f (max %.0f, idle %.0f, %.2f/stream) gen_cpu_ms_per_stream_s=%.2f "+
 		"bitrate_mbit=%.2f frames_sent=%d recorded=%d complete=%d/%d dropped=%.0f gaps=%d push_errors=%d",
-		r.Streams, r.Window, r.HubCPUms, r.HubRSS, r.IdleRSS, r.HubRSSPerStream, r.GenCPUms,
+		r.Streams, r.Window, r.HubCPUms, r.HubRSS, r.HubRSSMax, r.IdleRSS, r.HubRSSPerStream, r.GenCPUms,
 		r.BitrateMbit, r.FramesSent, r.FramesRecorded, r.CompleteStreams, r.Streams, r.DroppedFrames, r.Gaps, r.PushErrors)
 }
