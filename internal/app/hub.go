@@ -211,10 +211,11 @@ func seedInventory(ctx context.Context, idx index.Index, cfg *config.Config) err
 
 // hubGCPercent is the GC target used unless GOGC is set. A hub's live heap
 // is mostly media payloads (the GOP each camera keeps, fragments waiting to
-// be written) while it allocates several times that per second; a lower
-// target than Go's 100 keeps RSS close to the live data for little CPU
-// (measured in BENCHMARKS.md).
-const hubGCPercent = 25
+// be written) while it allocates several times that per second, so the
+// target trades CPU for memory: at 200 streams Go's 100 costs 1.7 MiB per
+// stream, 25 costs ~0.3 CPU-ms per stream-second more than 50, which
+// keeps RSS at 1.3-1.4 MiB per stream (BENCHMARKS.md).
+const hubGCPercent = 50
 
 // Run runs the hub until ctx ends. Shutdown order: stop taking requests and
 // streams, end every camera's stream (recorders close their segments), then
