@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/vigil-video/vigil/internal/index"
 	"github.com/vigil-video/vigil/internal/media"
 	"github.com/vigil-video/vigil/internal/segment"
+	"github.com/vigil-video/vigil/internal/testutil"
 )
 
 var (
@@ -248,12 +248,7 @@ func TestWriterIndexesNewSegmentsInOneBatch(t *testing.T) {
 		recs = append(recs, r.w.NewRecorder(fmt.Sprintf("cam%d", i), slog.New(slog.DiscardHandler)))
 	}
 	for _, rec := range recs {
-		rec.Begin(tracks())
-		for i := range 60 {
-			dts := int64(i) * 3600
-			rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
-				Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
-		}
+		feedVideo(rec, 60)
 		rec.End()
 	}
 	r.stop()
@@ -287,12 +282,7 @@ func TestWriterSegmentRefusedByIndex(t *testing.T) {
 	}
 	other := r.w.NewRecorder("cam2", slog.New(slog.DiscardHandler))
 	for _, rec := range []*Recorder{r.rec, other} {
-		rec.Begin(tracks())
-		for i := range 30 {
-			dts := int64(i) * 3600
-			rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
-				Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
-		}
+		feedVideo(rec, 30)
 		rec.End()
 	}
 	r.stop()
@@ -368,14 +358,9 @@ func TestRecoverRemovesEmptySegments(t *testing.T) {
 // being refused logs one line, not one per fragment.
 func TestRecorderOverloadLoggedOncePerEpisode(t *testing.T) {
 	r := newRig(t, Config{SyncInterval: 10 * time.Millisecond, MaxQueuedBytes: 1})
-	var buf syncBuffer
+	var buf testutil.LogBuffer
 	rec := r.w.NewRecorder("cam9", slog.New(slog.NewTextHandler(&buf, nil)))
-	rec.Begin(tracks())
-	for i := range 200 { // 8 s: 8 fragments refused
-		dts := int64(i) * 3600
-		rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
-			Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
-	}
+	feedVideo(rec, 200) // 8 s: 8 fragments refused
 	rec.End()
 	r.stop()
 	if rec.Stats().DroppedFrames.Load() < 150 {
@@ -386,19 +371,12 @@ func TestRecorderOverloadLoggedOncePerEpisode(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// feedVideo begins rec and writes n video frames at 25 fps (GOP 25).
+func feedVideo(rec *Recorder, n int) {
+	rec.Begin(tracks())
+	for i := range n {
+		dts := int64(i) * 3600
+		rec.Write(&media.AccessUnit{Track: 0, DTS: dts, PTS: dts, Wall: t0.Add(time.Duration(i) * 40 * time.Millisecond),
+			Key: i%25 == 0, NALUs: [][]byte{{0x65, byte(i)}}})
+	}
 }
