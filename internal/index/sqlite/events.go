@@ -61,31 +61,18 @@ func (s *Store) WriteEvents(ctx context.Context, ends []index.EventEnd, adds []i
 	if len(ends) == 0 && len(adds) == 0 {
 		return nil, nil
 	}
-	ids := make([]int64, len(adds))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	var ids []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
 		for _, e := range ends {
 			if _, err := tx.ExecContext(ctx, `UPDATE events SET end_us = ? WHERE id = ?`, nullMicros(e.End), e.ID); err != nil {
 				return err
 			}
 		}
-		if len(adds) == 0 {
-			return nil
-		}
-		ins, err := tx.PrepareContext(ctx, addEventSQL)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for i, e := range adds {
-			res, err := ins.ExecContext(ctx, e.Camera, e.Site, e.Type, micros(e.Start), nullMicros(e.End), jsonOrEmpty(e.Data))
-			if err != nil {
-				return err
-			}
-			if ids[i], err = res.LastInsertId(); err != nil {
-				return err
-			}
-		}
-		return nil
+		ids, err = insertRows(ctx, tx, addEventSQL, len(adds), func(i int) []any {
+			e := adds[i]
+			return []any{e.Camera, e.Site, e.Type, micros(e.Start), nullMicros(e.End), jsonOrEmpty(e.Data)}
+		}, nil)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("write events: %w", err)

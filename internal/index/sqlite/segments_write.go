@@ -56,34 +56,50 @@ func (s *Store) addSegments(ctx context.Context, segs []index.Segment) ([]int64,
 		}
 		rows[i] = row{seg, frags}
 	}
-	ids := make([]int64, len(rows))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO segments
+	var ids []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		ids, err = insertRows(ctx, tx, `INSERT INTO segments
 			(camera, start_us, end_us, bytes, path, state, init_size, codecs, origin, first_seq, last_seq, fragments)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for i, r := range rows {
-			seg := r.seg
-			res, err := ins.ExecContext(ctx, seg.Camera, micros(seg.Start), micros(seg.End), seg.Bytes, seg.Path,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(rows), func(i int) []any {
+			seg := rows[i].seg
+			return []any{seg.Camera, micros(seg.Start), micros(seg.End), seg.Bytes, seg.Path,
 				seg.State, seg.InitSize, seg.Codecs, seg.Origin, int64(seg.FirstSeq),
-				lastSeq(seg.Origin, int64(seg.FirstSeq), len(seg.Fragments)), r.frags)
+				lastSeq(seg.Origin, int64(seg.FirstSeq), len(seg.Fragments)), rows[i].frags}
+		}, func(i int, err error) error {
 			if isUnique(err) {
-				return conflictErr("segment path " + seg.Path)
+				return conflictErr("segment path " + rows[i].seg.Path)
 			}
-			if err != nil {
-				return err
-			}
-			if ids[i], err = res.LastInsertId(); err != nil {
-				return err
-			}
-		}
-		return nil
+			return err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return ids, nil
+}
+
+// insertRows runs the insert query once per row in tx, with row i's
+// arguments from args, and returns the new ids in order; mapErr (when not
+// nil) turns row i's error into the one returned.
+func insertRows(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int) []any, mapErr func(i int, err error) error) ([]int64, error) {
+	ins, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer ins.Close()
+	ids := make([]int64, n)
+	for i := range n {
+		res, err := ins.ExecContext(ctx, args(i)...)
+		if err == nil {
+			ids[i], err = res.LastInsertId()
+		}
+		if err != nil {
+			if mapErr != nil {
+				err = mapErr(i, err)
+			}
+			return nil, err
+		}
 	}
 	return ids, nil
 }
