@@ -18,8 +18,8 @@ import (
 )
 
 type fakeIndex struct {
-	mu     sync.Mutex
-	cams   []index.Camera
+	mu      sync.Mutex
+	cams    []index.Camera
 	events  []index.Event
 	ended   []int64
 	batches int
