@@ -68,6 +68,9 @@ func (s *Store) WriteEvents(ctx context.Context, ends []index.EventEnd, adds []i
 				return err
 			}
 		}
+		if len(adds) == 0 {
+			return nil
+		}
 		ids, err = insertRows(ctx, tx, addEventSQL, len(adds), func(i int) []any {
 			e := adds[i]
 			return []any{e.Camera, e.Site, e.Type, micros(e.Start), nullMicros(e.End), jsonOrEmpty(e.Data)}
